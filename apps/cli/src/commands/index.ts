@@ -1,0 +1,7 @@
+import type { CommandModule } from '../program.js';
+
+/**
+ * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
+ * {@link CommandModule}; add it here to make it reachable.
+ */
+export const commands: CommandModule[] = [];

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=host-tree.test.d.ts.map
