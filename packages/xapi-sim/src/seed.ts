@@ -122,14 +122,17 @@ export function seedLab(lab: Lab, opts: SeedOptions): void {
     crash_dump_SR: srs[0] as string,
   });
   const templates = TEMPLATES.map((t) => createVm(lab, templateFields(t)));
-  for (let i = 0; i < opts.vms; i++) seedVm(lab, i, templates[i % 2] as string, network, srs[i % srs.length] as string, hosts);
+  // Seeded VMs alternate between an HVM and a PV template, so both field sets are exercised.
+  for (let i = 0; i < opts.vms; i++) seedVm(lab, i, SEEDED[i % 2] as number, templates, network, srs[i % srs.length] as string, hosts);
 }
 
-function seedVm(lab: Lab, i: number, template: string, network: string, sr: string, hosts: string[]): void {
+const SEEDED = [0, 3];
+
+function seedVm(lab: Lab, i: number, kind: number, templates: string[], network: string, sr: string, hosts: string[]): void {
   const { store } = lab;
-  const t = store.require('VM', template);
+  const t = store.require('VM', templates[kind] as string);
   const vm = createVm(lab, {
-    ...templateFields(TEMPLATES[i % 2] as (typeof TEMPLATES)[number]),
+    ...templateFields(TEMPLATES[kind] as (typeof TEMPLATES)[number]),
     name_label: `lab-vm-${i + 1}`,
     name_description: 'seeded by xenkit lab',
     is_a_template: false,

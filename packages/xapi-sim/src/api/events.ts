@@ -88,8 +88,9 @@ function collect(lab: Lab, sub: Subscription, since: number): Struct[] {
 
 function refCounts(lab: Lab, sub: Subscription): Struct {
   const out: Struct = {};
+  const objectClasses = new Set([...sub.objects].map((o) => o.slice(0, o.indexOf('/'))));
   for (const [cls, table] of lab.store.tables) {
-    if (sub.all || sub.classes.has(cls)) out[cls.toLowerCase()] = new I32(table.size);
+    if (sub.all || sub.classes.has(cls) || objectClasses.has(cls)) out[cls.toLowerCase()] = new I32(table.size);
   }
   return out;
 }
@@ -97,6 +98,7 @@ function refCounts(lab: Lab, sub: Subscription): Struct {
 function waitForChange(lab: Lab, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, Math.max(0, ms));
+    timer.unref();
     const off = lab.store.subscribe(done);
     function done() {
       clearTimeout(timer);
