@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=lab.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=generate-schema.d.ts.map
