@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=lab.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=generate-schema.d.ts.map
