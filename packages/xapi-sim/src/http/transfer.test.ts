@@ -183,8 +183,8 @@ describe('/export and /import (XVA)', () => {
     expect(imported).not.toBe(vm);
     expect(await x.call('VM.get_name_label', imported)).toBe('exported');
     const [newVbd] = await x.call<string[]>('VM.get_VBDs', imported);
-    const newVdi = await x.call<string>('VBD.get_VDI', newVbd);
-    expect(await x.call('VDI.get_virtual_size', newVdi)).toBe(await x.call('VDI.get_virtual_size', vdi));
-    expect((await exportRaw(newVdi)).subarray(0, data.length).equals(data)).toBe(true);
+    const copyVdi = await x.call<string>('VBD.get_VDI', newVbd);
+    expect(await x.call('VDI.get_virtual_size', copyVdi)).toBe(await x.call('VDI.get_virtual_size', vdi));
+    expect((await exportRaw(copyVdi)).subarray(0, data.length).equals(data)).toBe(true);
   });
 });
