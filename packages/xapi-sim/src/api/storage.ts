@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { fail } from '../wire/failure.js';
 import { cloneValue, NULL_REF, XDate, type Struct, type Value } from '../wire/values.js';
 import type { HandlerTable, Lab } from './context.js';
+import { plugHandlers } from './devices.js';
 
 const run = promisify(execFile);
 
@@ -90,11 +91,6 @@ export function destroyVdi(lab: Lab, vdiRef: string): void {
   refreshSr(lab, rec.SR as string);
 }
 
-function vbdVmRunning(lab: Lab, vbd: Struct): void {
-  const vm = lab.store.require('VM', vbd.VM as string);
-  if (vm.power_state !== 'Running') fail('VM_BAD_POWER_STATE', vbd.VM as string, 'running', (vm.power_state as string).toLowerCase());
-}
-
 export const storageHandlers: HandlerTable = {
   'VDI.create': (ctx, record) => createVdi(ctx.lab, record as Struct),
   'VDI.destroy': (ctx, vdi) => {
@@ -146,23 +142,7 @@ export const storageHandlers: HandlerTable = {
       allowed_operations: ['attach', 'plug'],
     });
   },
-  'VBD.plug': (ctx, vbd) => {
-    const rec = ctx.lab.store.require('VBD', vbd as string);
-    vbdVmRunning(ctx.lab, rec);
-    if (rec.currently_attached === true) fail('DEVICE_ALREADY_ATTACHED', vbd as string);
-    ctx.lab.store.update('VBD', vbd as string, { currently_attached: true });
-    return '';
-  },
-  'VBD.unplug': (ctx, vbd) => {
-    const rec = ctx.lab.store.require('VBD', vbd as string);
-    if (rec.currently_attached !== true) fail('DEVICE_ALREADY_DETACHED', vbd as string);
-    ctx.lab.store.update('VBD', vbd as string, { currently_attached: false });
-    return '';
-  },
-  'VBD.unplug_force': (ctx, vbd) => {
-    ctx.lab.store.update('VBD', vbd as string, { currently_attached: false });
-    return '';
-  },
+  ...plugHandlers('VBD'),
   'VBD.insert': (ctx, vbd, vdi) => {
     const rec = ctx.lab.store.require('VBD', vbd as string);
     if (rec.empty !== true) fail('VBD_NOT_EMPTY', vbd as string);
