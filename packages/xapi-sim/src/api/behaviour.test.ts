@@ -49,6 +49,14 @@ describe('VDI', () => {
   });
 });
 
+describe('constructor records', () => {
+  it('ignore RO/runtime fields such as uuid, as xapi does (no path games with VDI files)', async () => {
+    const vdi = await x.call<string>('VDI.create', { SR: await sr(), name_label: 'evil', virtual_size: MiB, type: 'user', uuid: '../../escape' });
+    expect(await x.call('VDI.get_uuid', vdi)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await x.call('VDI.get_physical_utilisation', vdi)).toBe(0);
+  });
+});
+
 describe('VM lifecycle', () => {
   it('installs from a template (clone + provision), keeps HVM vs PV fields, and runs the power-state machine', async () => {
     const [hvmTpl] = await x.call<string[]>('VM.get_by_name_label', 'Debian Bookworm 12');

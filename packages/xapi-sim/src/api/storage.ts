@@ -11,9 +11,13 @@ import { plugHandlers } from './devices.js';
 
 const run = promisify(execFile);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function vdiPath(lab: Lab, vdiRef: string): string {
-  const rec = lab.store.require('VDI', vdiRef);
-  return join(lab.vdiDir, `${rec.uuid as string}.raw`);
+  const uuid = lab.store.require('VDI', vdiRef).uuid as string;
+  // The uuid names a file: never let anything but a plain uuid near the file system.
+  if (!UUID.test(uuid)) fail('INTERNAL_ERROR', `VDI ${vdiRef} has a malformed uuid`);
+  return join(lab.vdiDir, `${uuid}.raw`);
 }
 
 /** Re-read the file's allocation after its contents changed. */

@@ -132,10 +132,14 @@ async function importVhd(lab: Lab, reader: StreamReader, length: number, file: i
   const scratch = join(lab.vdiDir, `.upload-${randomUUID()}.vhd`);
   const spool = await open(scratch, 'w+');
   try {
+    // A VHD of a disk holds at most the data, a bitmap per 2 MiB block and its metadata: refuse to
+    // spool more than that, whatever Content-Length claims.
+    const limit = Number(size) + Number(size) / 4096 + 64 * 1024 * 1024;
     let offset = 0;
     for (;;) {
       const b = await reader.some(4 << 20);
       if (b.length === 0) break;
+      if (offset + b.length > limit) throw new XapiFailure('VDI_IO_ERROR', ['Device I/O errors']);
       await spool.write(b, 0, b.length, offset);
       offset += b.length;
     }
