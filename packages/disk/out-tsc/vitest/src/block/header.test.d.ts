@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=header.test.d.ts.map
