@@ -39,6 +39,14 @@ describe('openDisk against qemu-img', () => {
     exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xaa 2M 100k', '-c', 'write -P 0x55 11M 64k', p('chain/mid.qcow2')]);
     q('create', '-q', '-f', 'qcow2', '-b', 'mid.qcow2', '-F', 'qcow2', p('chain/top.qcow2'), '32M');
     exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x11 0 4k', '-c', 'write -z 10M 1M', '-c', 'write -P 0x22 30M 128k', p('chain/top.qcow2')]);
+    // Cluster-size extremes (512 B and 2 MiB, compressed), an internal snapshot, a VHD under a qcow2.
+    q('convert', '-O', 'qcow2', '-o', 'cluster_size=512', p('base.raw'), p('c512.qcow2'));
+    q('convert', '-c', '-O', 'qcow2', '-o', 'cluster_size=2M', p('base.raw'), p('c2m-zlib.qcow2'));
+    q('convert', '-O', 'qcow2', p('base.raw'), p('snap.qcow2'));
+    q('snapshot', '-c', 'before', p('snap.qcow2'));
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x77 1M 1M', '-c', 'write -z 10M 64k', p('snap.qcow2')]);
+    q('create', '-q', '-f', 'qcow2', '-b', 'dynamic.vhd', '-F', 'vpc', p('over-vhd.qcow2'));
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x44 100k 8k', p('over-vhd.qcow2')]);
     // A raw base under a qcow2 overlay (declared raw).
     q('create', '-q', '-f', 'qcow2', '-b', 'base.raw', '-F', 'raw', p('over-raw.qcow2'));
     exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x33 5M 1M', p('over-raw.qcow2')]);
@@ -52,16 +60,16 @@ describe('openDisk against qemu-img', () => {
     });
   });
 
-  it.each(['v2.qcow2', 'v3.qcow2', 'zlib.qcow2', 'zstd.qcow2'])('qcow2 %s', async (name) => {
+  it.each(['v2.qcow2', 'v3.qcow2', 'zlib.qcow2', 'zstd.qcow2', 'c512.qcow2', 'c2m-zlib.qcow2', 'snap.qcow2'])('qcow2 %s', async (name) => {
     await withDisk(p(name), async (d) => {
       expect(d.format).toBe('qcow2');
       expect(d.chain).toHaveLength(1);
       await expectMatchesQemu(d, p(name), tmp.path);
-      if (name === 'zlib.qcow2' || name === 'zstd.qcow2') {
+      if (name.includes('zlib') || name.includes('zstd')) {
         // qemu-img map lists compressed clusters as data without a host offset: make sure there are some.
         const map = JSON.parse(exec('qemu-img', ['map', '--output=json', p(name)]).stdout) as { data: boolean; offset?: number }[];
         expect(map.filter((e) => e.data && e.offset === undefined).length).toBeGreaterThan(0);
-        expect(qemuInfo(p(name))['format-specific']?.data?.['compression-type']).toBe(name.startsWith('zlib') ? 'zlib' : 'zstd');
+        expect(qemuInfo(p(name))['format-specific']?.data?.['compression-type']).toBe(name.includes('zlib') ? 'zlib' : 'zstd');
       }
     });
   });
@@ -91,6 +99,16 @@ describe('openDisk against qemu-img', () => {
     await withDisk(p('over-raw.qcow2'), async (d) => {
       expect(d.chain.map((l) => l.format)).toEqual(['qcow2', 'raw']);
       await expectMatchesQemu(d, p('over-raw.qcow2'), tmp.path);
+    });
+  });
+
+  it('qcow2 over a VHD declared as "vpc"', async () => {
+    await withDisk(p('over-vhd.qcow2'), async (d) => {
+      expect(d.chain.map((l) => [l.format, l.backingFormat])).toEqual([
+        ['qcow2', 'vhd'],
+        ['vhd', null],
+      ]);
+      await expectMatchesQemu(d, p('over-vhd.qcow2'), tmp.path);
     });
   });
 
