@@ -15,6 +15,8 @@ export class HostFile {
   private constructor(
     readonly path: string,
     readonly realPath: string,
+    /** device:inode — the same file under any name (symlink or hard link), for loop detection. */
+    readonly identity: string,
     private readonly handle: FileHandle,
     readonly size: number,
   ) {}
@@ -32,11 +34,12 @@ export class HostFile {
     }
     try {
       const st = await handle.stat();
-      if (st.isBlockDevice()) return new HostFile(path, real, handle, await blockDeviceSize(handle));
+      const id = `${st.dev}:${st.ino}`;
+      if (st.isBlockDevice()) return new HostFile(path, real, id, handle, await blockDeviceSize(handle));
       if (!st.isFile()) {
         throw new DiskError('E_DISK_NOT_A_FILE', `${path}: not a regular file or block device`, { path });
       }
-      return new HostFile(path, real, handle, st.size);
+      return new HostFile(path, real, id, handle, st.size);
     } catch (e) {
       await handle.close();
       throw e;

@@ -61,7 +61,8 @@ class ImageDisk implements Disk {
 
 /**
  * Open a disk image for reading: detect its format by magic (qcow2 magic, a VHD footer at EOF,
- * otherwise raw), then open its backing chain, bounded in depth and refusing loops (by real path).
+ * otherwise raw), then open its backing chain, bounded in depth and refusing loops (the same
+ * device:inode twice, so symlinks and hard links cannot hide one).
  */
 export async function openDisk(path: string, options: OpenDiskOptions = {}): Promise<Disk> {
   const logger = options.logger ?? silentLogger;
@@ -91,7 +92,7 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
   const file = await HostFile.open(path);
   let handedOver = false;
   try {
-    const prior = w.seen.get(file.realPath);
+    const prior = w.seen.get(file.identity);
     if (prior !== undefined) {
       throw new DiskError('E_DISK_BACKING_LOOP', `${w.topPath}: backing chain loops: ${path} is the same file as ${prior}`, {
         path: w.topPath,
@@ -99,7 +100,7 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
         sameAs: prior,
       });
     }
-    w.seen.set(file.realPath, path);
+    w.seen.set(file.identity, path);
     const format = declared === null ? await detectFormat(file) : checkDeclared(declared, path, w.topPath);
     const { header: h, qcow2, vhd } = await inspect(file, format);
     w.chain.push({ path, format, virtualSize: h.virtualSize, fileSize: file.size, backingFile: h.backingFile, backingFormat: h.backingFormat });
