@@ -129,6 +129,19 @@ describe('openDisk against qemu-img', () => {
     });
   });
 
+  it('parallel reads return what sequential reads return (shared table caches)', async () => {
+    for (const name of ['chain/top.qcow2', 'zstd.qcow2', 'dynamic.vhd']) {
+      const offs = Array.from({ length: 64 }, (_, i) => ((i * 2654435761) >>> 0) % (20 * MiB));
+      const seq = await withDisk(p(name), async (d) => {
+        const out: Buffer[] = [];
+        for (const o of offs) out.push(Buffer.from(await d.read(o, 70_000)));
+        return out;
+      });
+      const par = await withDisk(p(name), (d) => Promise.all(offs.map(async (o) => Buffer.from(await d.read(o, 70_000)))));
+      expect(par.every((b, i) => b.equals(seq[i] as Buffer)), name).toBe(true);
+    }
+  });
+
   it('reads only what it needs: opening a chain and one 4 KiB read stay small', async () => {
     await withDisk(p('chain/top.qcow2'), async (d) => {
       const before = d.bytesRead;
