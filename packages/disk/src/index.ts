@@ -7,3 +7,6 @@ export type { BlockSource, Extent } from './block/types.js';
 export { RawSource } from './block/raw.js';
 export { BufferSource } from './block/buffer.js';
 export { DiskError } from './block/errors.js';
+// block sources
+export { readImageHeader, detectFormat, type ImageHeader, type ImageFormat } from './block/header.js';
+export { HostFile } from './block/host.js';
