@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoOf, inputError, usageError } from '../errors.js';
-import { interpolate } from './interpolate.js';
+import { interpolate, type RefValue } from './interpolate.js';
 import { parseNovaConf, MAX_CONF_BYTES, type IniSections } from './ini.js';
 
 /** Where an option may be written: its current place first, then the deprecated ones nova still reads. */
@@ -107,7 +107,6 @@ export interface OptionSource {
 
 /** nova's image-cache settings, resolved as nova-compute would resolve them. */
 export interface CacheConfig {
-  statePath: string;
   instancesPath: string;
   subdirectoryName: string;
   /** `instances_path/subdirectory_name`, the directory nova calls `_base`. */
@@ -211,29 +210,34 @@ export function resolveCacheConfig(sections: IniSections, overrides: readonly st
     sources[spec.key] = found ?? { from: 'default', raw: spec.default };
   }
 
-  // `$name` looks in [DEFAULT] (and `${group.name}` in that group), resolving our own options through
-  // their aliases and defaults so `$state_path` works even when state_path is not written down.
-  const lookup = (ref: string): string | undefined => {
-    const dot = ref.lastIndexOf('.');
-    const group = dot >= 0 ? ref.slice(0, dot) : 'DEFAULT';
-    const name = dot >= 0 ? ref.slice(dot + 1) : ref;
-    const ov = parsed.filter((o) => o.name === name && !o.spec).at(-1);
-    if (ov) return ov.raw;
+  // What `$name` may refer to: our options through their aliases and defaults (so `$state_path` works
+  // when state_path is not written down), `--set` interpolation names, then any key in the file.
+  const valueAt = (group: string, name: string): RefValue | undefined => {
+    if (group === 'DEFAULT') {
+      const ov = parsed.filter((o) => o.name === name && !o.spec).at(-1);
+      if (ov) return { raw: ov.raw, group };
+    }
     const spec = OPTIONS.find((o) => o.names[0]!.group === group && o.names[0]!.name === name);
-    if (spec) return sources[spec.key].raw;
-    return sections.get(group)?.get(name)?.value;
+    if (spec) return { raw: sources[spec.key].raw, group };
+    // nova registers hundreds of [DEFAULT] options we do not model; in other groups oslo knows only the
+    // registered ones, so an unregistered key there falls through to [DEFAULT] as it does in oslo.
+    const hit = group === 'DEFAULT' ? sections.get(group)?.get(name) : undefined;
+    return hit ? { raw: hit.value, group } : undefined;
+  };
+  const resolveRef = (ref: string, group: string): RefValue | undefined => {
+    const dot = ref.indexOf('.');
+    if (dot >= 0) return valueAt(ref.slice(0, dot), ref.slice(dot + 1)) ?? valueAt('DEFAULT', ref);
+    return valueAt(group, ref) ?? valueAt('DEFAULT', ref);
   };
 
   const value = (key: CacheOptionKey): string => {
     const src = sources[key];
-    return interpolate(src.raw, lookup, describe(key, src));
+    return interpolate(src.raw, spec(key).names[0]!.group, resolveRef, describe(key, src));
   };
 
-  const statePath = value('state_path');
   const instancesPath = value('instances_path');
   const subdirectoryName = value('subdirectory_name');
   return {
-    statePath,
     instancesPath,
     subdirectoryName,
     cacheDir: join(instancesPath, subdirectoryName),
