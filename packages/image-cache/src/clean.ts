@@ -49,7 +49,7 @@ export function keepReason(e: CacheEntry, scan: CacheScan): string | null {
     case 'keep-removal-disabled':
       return 'remove_unused_base_images is false';
     case 'too-young':
-      return `too young: ${Math.floor(e.ageSeconds)} s old, ${e.minimumAgeSeconds} s required for a ${e.novaGroup} file`;
+      return `too young: ${Math.floor(e.ageSeconds)} s old, ${e.novaGroup} files need ${e.minimumAgeSeconds} s`;
     case 'keep-in-use':
       return 'in use';
     case 'remove':
@@ -126,7 +126,7 @@ export async function executeClean(scan: CacheScan, config: CacheConfig, options
 }
 
 function reasonToRemove(e: CacheEntry): string {
-  return `unused, ${Math.floor(e.ageSeconds)} s old ≥ ${e.minimumAgeSeconds} s for a ${e.novaGroup} file`;
+  return `unused and ${Math.floor(e.ageSeconds)} s old (${e.novaGroup} files need ${e.minimumAgeSeconds} s)`;
 }
 
 /** The last look before an unlink; returns why to keep the file, or null. Throws when use cannot be proven. */

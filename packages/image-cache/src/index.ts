@@ -36,3 +36,4 @@ export {
   type PreallocateResult,
 } from './preallocate.js';
 export type { CacheErrorCode } from './errors.js';
+export { runCacheScan, runCacheClean, runCachePreallocate, type CacheRunOptions, type SettingsReport } from './run.js';

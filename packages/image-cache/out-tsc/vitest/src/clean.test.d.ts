@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=clean.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=naming.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=preallocate.test.d.ts.map
