@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=clean.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=naming.test.d.ts.map

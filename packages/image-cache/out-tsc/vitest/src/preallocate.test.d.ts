@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=preallocate.test.d.ts.map
