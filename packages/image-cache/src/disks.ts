@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { readImageHeader } from '@xenkit/disk';
 import { isXenkitError } from '@xenkit/core';
 import { errnoOf, inputError } from './errors.js';
@@ -62,7 +62,7 @@ export async function listInstanceDisks(
   const disks: InstanceDisk[] = [];
   for (const instance of entries) {
     const dir = join(instancesPath, instance);
-    if (dir === cacheDir) continue;
+    if (resolve(dir) === resolve(cacheDir)) continue;
     const st = await stat(dir).catch(() => undefined);
     if (!st?.isDirectory()) continue;
     let names: string[];

@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '@xenkit/fixtures';
 import { loadCacheConfig, type CacheConfig } from './config/options.js';
 import { scanCache, type CacheScan } from './scan.js';
 import { cleanCache } from './clean.js';
-import { buildNovaTree, type NovaTree } from './test-helpers/tree.js';
+import { buildNovaTree, setAge, type NovaTree } from './test-helpers/tree.js';
 
 let tree: NovaTree;
 let config: CacheConfig;
@@ -175,5 +175,34 @@ describe('bad input gives coded errors and removes nothing', () => {
     } finally {
       t.cleanup();
     }
+  });
+});
+
+describe('symlinks and odd entries in _base', () => {
+  it('lists a symlink as skipped and never follows or removes it', async () => {
+    const t = buildNovaTree();
+    try {
+      const outside = join(t.root, 'outside-target');
+      writeFileSync(outside, 'x');
+      setAge(outside, t.now, 90 * 86400);
+      const link = join(t.cacheDir, 'e'.repeat(40));
+      symlinkSync(outside, link);
+      mkdirSync(join(t.cacheDir, 'd'.repeat(40)));
+      const c = await loadCacheConfig({ files: [t.conf] });
+      const r = await cleanCache(c, { yes: true });
+      expect(r.scan.skipped).toEqual([
+        { name: 'd'.repeat(40), path: join(t.cacheDir, 'd'.repeat(40)), reason: 'directory' },
+        { name: 'e'.repeat(40), path: link, reason: 'symlink: never followed or removed' },
+      ]);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(existsSync(outside)).toBe(true);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('takes an absolute subdirectory_name as the cache directory, as os.path.join does', async () => {
+    const c = await loadCacheConfig({ files: [tree.conf], overrides: ['subdirectory_name=/srv/cache'] });
+    expect(c.cacheDir).toBe('/srv/cache');
   });
 });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { errnoOf, inputError, usageError } from '../errors.js';
 import { interpolate, type RefValue } from './interpolate.js';
 import { parseNovaConf, MAX_CONF_BYTES, type IniSections } from './ini.js';
@@ -240,7 +240,8 @@ export function resolveCacheConfig(sections: IniSections, overrides: readonly st
   return {
     instancesPath,
     subdirectoryName,
-    cacheDir: join(instancesPath, subdirectoryName),
+    // os.path.join in nova: an absolute subdirectory_name replaces instances_path.
+    cacheDir: resolve(instancesPath, subdirectoryName),
     removeUnusedBaseImages: toBool(value('remove_unused_base_images'), describe('remove_unused_base_images', sources.remove_unused_base_images)),
     originalMinimumAgeSeconds: toInt(value('remove_unused_original_minimum_age_seconds'), spec('remove_unused_original_minimum_age_seconds'), sources),
     resizedMinimumAgeSeconds: toInt(value('remove_unused_resized_minimum_age_seconds'), spec('remove_unused_resized_minimum_age_seconds'), sources),

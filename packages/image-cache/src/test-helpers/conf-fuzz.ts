@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isXenkitError } from '@xenkit/core';
-import { loadCacheConfig } from '../config/options.js';
+import { loadCacheConfig, type CacheConfig } from '../config/options.js';
 import { osloResolveEach, type OsloResult } from './oslo.js';
 
 /** mulberry32: a small seeded PRNG so every failing case can be replayed from its seed. */
@@ -61,6 +61,19 @@ export function generateConf(seed: number): string {
   return `${lines.join(r() < 0.5 ? '\n' : '\r\n')}\n`;
 }
 
+/** The fields of a CacheConfig that the oslo.config helper reports, for comparison. */
+export function osloView(c: CacheConfig): Record<string, unknown> {
+  return {
+    instancesPath: c.instancesPath,
+    subdirectoryName: c.subdirectoryName,
+    removeUnusedBaseImages: c.removeUnusedBaseImages,
+    originalMinimumAgeSeconds: c.originalMinimumAgeSeconds,
+    resizedMinimumAgeSeconds: c.resizedMinimumAgeSeconds,
+    managerInterval: c.managerInterval,
+    preallocateImages: c.preallocateImages,
+  };
+}
+
 type Outcome = { error: true } | { error: false; values: Record<string, unknown> };
 
 function fromOslo(o: OsloResult): Outcome {
@@ -72,19 +85,7 @@ function fromOslo(o: OsloResult): Outcome {
 
 async function fromOurs(file: string): Promise<Outcome> {
   try {
-    const c = await loadCacheConfig({ files: [file] });
-    return {
-      error: false,
-      values: {
-        instancesPath: c.instancesPath,
-        subdirectoryName: c.subdirectoryName,
-        removeUnusedBaseImages: c.removeUnusedBaseImages,
-        originalMinimumAgeSeconds: c.originalMinimumAgeSeconds,
-        resizedMinimumAgeSeconds: c.resizedMinimumAgeSeconds,
-        managerInterval: c.managerInterval,
-        preallocateImages: c.preallocateImages,
-      },
-    };
+    return { error: false, values: osloView(await loadCacheConfig({ files: [file] })) };
   } catch (error) {
     if (isXenkitError(error) && error.category === 'input') return { error: true };
     throw error;
