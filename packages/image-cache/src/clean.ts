@@ -145,7 +145,7 @@ async function recheck(
   const age = ((now ?? Date.now()) - st.mtimeMs) / 1000;
   if (e.minimumAgeSeconds === null || age < e.minimumAgeSeconds) return 'too young at re-check';
   const disks = await listInstanceDisks(config.instancesPath, config.cacheDir, reader);
-  const users = usersOf(e.path, e.name, disks, scan.imageIds);
+  const users = usersOf(e, disks, scan.imageIds);
   if (users.length > 0) return `in use at re-check by ${users.join(', ')}`;
   return null;
 }

@@ -35,6 +35,8 @@ export interface InstanceDisk {
   backingFormat: string | null;
   /** Every backing file below this disk, nearest first, resolved to paths. */
   chain: string[];
+  /** `dev:ino` of each existing chain file, so a cache file reached through another path still matches. */
+  chainIds: string[];
   /** The first backing file in the chain that does not exist (a broken instance), or null. */
   missingBacking: string | null;
 }
@@ -89,7 +91,7 @@ export async function readInstanceDisk(path: string, instance: string, reader: H
   if (!st?.isFile()) return undefined;
   const header = await readHeader(path, reader);
   if (header === undefined) return undefined;
-  const { chain, missing } = await walkChain(path, header, reader);
+  const { chain, chainIds, missing } = await walkChain(path, header, reader);
   return {
     path,
     instance,
@@ -100,6 +102,7 @@ export async function readInstanceDisk(path: string, instance: string, reader: H
     backingFile: header.backingFile,
     backingFormat: header.backingFormat,
     chain,
+    chainIds,
     missingBacking: missing,
   };
 }
@@ -118,8 +121,13 @@ async function readHeader(path: string, reader: HeaderReader): Promise<DiskHeade
  * Follow backing files down from `top`. A layer declared `raw` is never probed: reading a raw file's
  * first bytes as a header is the format-probing hole qemu closed with backing formats.
  */
-async function walkChain(top: string, header: DiskHeader, reader: HeaderReader): Promise<{ chain: string[]; missing: string | null }> {
+async function walkChain(
+  top: string,
+  header: DiskHeader,
+  reader: HeaderReader,
+): Promise<{ chain: string[]; chainIds: string[]; missing: string | null }> {
   const chain: string[] = [];
+  const chainIds: string[] = [];
   let current = header;
   while (current.backingFile !== null && current.backingPath !== null) {
     const next = current.backingPath;
@@ -131,13 +139,19 @@ async function walkChain(top: string, header: DiskHeader, reader: HeaderReader):
     }
     chain.push(next);
     const st = await stat(next).catch(() => undefined);
-    if (!st) return { chain, missing: next };
+    if (!st) return { chain, chainIds, missing: next };
+    chainIds.push(fileId(st));
     if (current.backingFormat === 'raw' || !st.isFile()) break;
     const below = await readHeader(next, reader);
-    if (below === undefined) return { chain, missing: next };
+    if (below === undefined) return { chain, chainIds, missing: next };
     current = below;
   }
-  return { chain, missing: null };
+  return { chain, chainIds, missing: null };
+}
+
+/** A file's identity regardless of the path it was reached by. */
+export function fileId(st: { dev: number; ino: number }): string {
+  return `${st.dev}:${st.ino}`;
 }
 
 function unreadable(path: string, error: unknown): Error {

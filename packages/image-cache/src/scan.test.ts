@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '@xenkit/fixtures';
@@ -204,5 +204,25 @@ describe('symlinks and odd entries in _base', () => {
   it('takes an absolute subdirectory_name as the cache directory, as os.path.join does', async () => {
     const c = await loadCacheConfig({ files: [tree.conf], overrides: ['subdirectory_name=/srv/cache'] });
     expect(c.cacheDir).toBe('/srv/cache');
+  });
+});
+
+describe('use by identity', () => {
+  it('counts a cache file as used when a disk reaches it through another path (hard link)', async () => {
+    const t = buildNovaTree();
+    try {
+      const victim = join(t.cacheDir, t.names.oldUnused!);
+      const alias = join(t.root, 'elsewhere.img');
+      linkSync(victim, alias);
+      mkdirSync(join(t.instancesPath, 'inst-alias'));
+      const disk = join(t.instancesPath, 'inst-alias', 'disk');
+      exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', alias, '-F', 'raw', disk]);
+      const c = await loadCacheConfig({ files: [t.conf] });
+      const r = await cleanCache(c, { yes: true, now: t.now });
+      expect(r.items.find((i) => i.path === victim)).toMatchObject({ action: 'kept', reason: `in use by ${disk}` });
+      expect(existsSync(victim)).toBe(true);
+    } finally {
+      t.cleanup();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { silentLogger, type Logger } from '@xenkit/core';
 import type { CacheConfig } from './config/options.js';
-import { defaultHeaderReader, dirError, listInstanceDisks, novaBackingNames, type HeaderReader, type InstanceDisk } from './disks.js';
+import { defaultHeaderReader, dirError, fileId, listInstanceDisks, novaBackingNames, type HeaderReader, type InstanceDisk } from './disks.js';
 import { usageError } from './errors.js';
 import { belongsToImage, cacheFileName, classifyName, novaGroup, type CacheFileClass, type NovaGroup, type NovaRules } from './naming.js';
 import { novaLogFor, type NovaLogLine } from './nova-log.js';
@@ -90,7 +90,7 @@ export async function scanCache(config: CacheConfig, options: ScanOptions = {}):
 
   const novaNames = novaBackingNames(disks);
   const entries = raw.files.map((f): CacheEntry => {
-    const usedBy = usersOf(f.path, f.name, disks, imageIds);
+    const usedBy = usersOf(f, disks, imageIds);
     const group = novaGroup(f.name, rules);
     const byDisk = group === 'swap' || group === 'ephemeral' ? novaNames.any : novaNames.root;
     const novaInUse = byDisk.has(f.name) || imageIds.some((i) => belongsToImage(f.name, i.fingerprint));
@@ -148,19 +148,23 @@ export async function scanCache(config: CacheConfig, options: ScanOptions = {}):
   return scan;
 }
 
-/** Who uses the cache file at `path`: disks whose chain reaches it or whose backing has its name, and image ids. */
+/**
+ * Who uses a cache file: disks whose chain reaches it (by path or by device and inode, so a symlinked
+ * instances_path or a hard link still matches), disks whose direct backing file has its name (nova's
+ * rule), and image ids.
+ */
 export function usersOf(
-  path: string,
-  name: string,
+  file: { path: string; name: string; dev: number; ino: number },
   disks: readonly InstanceDisk[],
   imageIds: readonly { id: string; fingerprint: string }[],
 ): string[] {
+  const id = fileId(file);
   const users: string[] = [];
   for (const d of disks) {
-    const byName = d.backingFile !== null && basename(d.backingFile) === name;
-    if (byName || d.chain.includes(path)) users.push(d.path);
+    const byName = d.backingFile !== null && basename(d.backingFile) === file.name;
+    if (byName || d.chain.includes(file.path) || d.chainIds.includes(id)) users.push(d.path);
   }
-  for (const i of imageIds) if (belongsToImage(name, i.fingerprint)) users.push(`image:${i.id}`);
+  for (const i of imageIds) if (belongsToImage(file.name, i.fingerprint)) users.push(`image:${i.id}`);
   return users;
 }
 
