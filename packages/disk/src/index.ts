@@ -8,5 +8,5 @@ export { RawSource } from './block/raw.js';
 export { BufferSource } from './block/buffer.js';
 export { DiskError } from './block/errors.js';
 // block sources
-export { readImageHeader, detectFormat, type ImageHeader, type ImageFormat } from './block/header.js';
-export { HostFile } from './block/host.js';
+export { readImageHeader, type ImageHeader, type ImageFormat } from './block/header.js';
+export { openDisk, DEFAULT_MAX_CHAIN_DEPTH, type Disk, type ChainLayer, type OpenDiskOptions } from './block/open.js';

@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { readQcow2Header, QCOW2_MAGIC } from '../formats/qcow2/header.js';
-import { findFooter, firstExisting, readVhdMeta } from '../formats/vhd/meta.js';
-import { DISK_DIFFERENCING } from '../formats/vhd/structs.js';
+import { readQcow2Header, QCOW2_MAGIC, type Qcow2Header } from '../formats/qcow2/header.js';
+import { findFooter, firstExisting, readVhdMeta, type VhdMeta } from '../formats/vhd/meta.js';
+import { DISK_DIFFERENCING, hasFooterCookie } from '../formats/vhd/structs.js';
 import { HostFile } from './host.js';
 
 export type ImageFormat = 'raw' | 'qcow2' | 'vhd';
@@ -33,6 +33,9 @@ export async function detectFormat(file: HostFile): Promise<ImageFormat> {
     if (head.readUInt32BE(0) === QCOW2_MAGIC) return 'qcow2';
   }
   if ((await findFooter(file)) !== null) return 'vhd';
+  // A dynamic VHD that lost its tail still starts with the footer copy: call it VHD, so opening it
+  // reports the truncation instead of silently reading the fragment as a raw disk.
+  if (file.size >= 512 && hasFooterCookie(await file.readAt(0, 8, 'VHD footer copy'))) return 'vhd';
   return 'raw';
 }
 
@@ -42,11 +45,22 @@ export function normaliseFormat(name: string | null): string | null {
   return name === 'vpc' ? 'vhd' : name;
 }
 
+/** A layer's header plus the parsed format structures, so opening a layer parses them once. */
+export interface Inspected {
+  header: ImageHeader;
+  qcow2?: Qcow2Header;
+  vhd?: VhdMeta;
+}
+
 export async function headerOf(file: HostFile, format: ImageFormat): Promise<ImageHeader> {
+  return (await inspect(file, format)).header;
+}
+
+export async function inspect(file: HostFile, format: ImageFormat): Promise<Inspected> {
   const base = { path: file.path, fileSize: file.size };
   if (format === 'qcow2') {
     const h = await readQcow2Header(file);
-    return {
+    const header: ImageHeader = {
       ...base,
       format,
       virtualSize: h.size,
@@ -56,12 +70,13 @@ export async function headerOf(file: HostFile, format: ImageFormat): Promise<Ima
       clusterSize: h.clusterSize,
       version: h.version,
     };
+    return { header, qcow2: h };
   }
   if (format === 'vhd') {
     const m = await readVhdMeta(file);
     const diff = m.footer.diskType === DISK_DIFFERENCING;
     const subformat = m.header === null ? 'fixed' : diff ? 'differencing' : 'dynamic';
-    return {
+    const header: ImageHeader = {
       ...base,
       format,
       virtualSize: m.footer.currentSize,
@@ -71,8 +86,9 @@ export async function headerOf(file: HostFile, format: ImageFormat): Promise<Ima
       ...(m.header ? { clusterSize: m.header.blockSize } : {}),
       subformat,
     };
+    return { header, vhd: m };
   }
-  return { ...base, format, virtualSize: file.size, backingFile: null, backingPath: null, backingFormat: null };
+  return { header: { ...base, format, virtualSize: file.size, backingFile: null, backingPath: null, backingFormat: null } };
 }
 
 async function existingOrFirst(paths: string[]): Promise<string | undefined> {
