@@ -85,6 +85,25 @@ describe('xenkit cache scan', () => {
     expect(old).toMatchObject({ usedBy: ['image:img-old'], novaAction: 'keep-in-use' });
     expect(data.novaLog[0]!.message).toBe(`image img-old at (${join(t.base, t.files.old)}): checking`);
   });
+
+  it('exits 1 when nova would remove a file that a disk reads below its backing file', async () => {
+    const t = tree();
+    // The resized copy is a qcow2 overlay of the original; nova looks only at the instance's direct backing.
+    const orig = join(t.base, sha1('img-layered'));
+    const top = `${orig}_20`;
+    exec('qemu-img', ['create', '-q', '-f', 'raw', orig, '1M']);
+    exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', orig, '-F', 'raw', top]);
+    mkdirSync(join(t.instances, 'inst-b'));
+    exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', top, '-F', 'qcow2', join(t.instances, 'inst-b', 'disk')]);
+    const old = Date.now() / 1000 - 3 * DAY;
+    utimesSync(orig, old, old);
+    const r = await runCaptured(['cache', 'scan', '--conf', t.conf]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`nova would remove ${orig} although ${join(t.instances, 'inst-b', 'disk')} reads it below its backing file`);
+    const clean = await runCaptured(['cache', 'clean', '--conf', t.conf, '--yes']);
+    expect(clean.status).toBe(0);
+    expect(existsSync(orig)).toBe(true);
+  });
 });
 
 describe('xenkit cache clean', () => {

@@ -55,11 +55,15 @@ export const cacheCommand: CommandModule = (ctx) => {
 
   cache.addCommand(
     withCommon(new Command('scan'))
-      .description('list every cached file with its class, use, age and what nova would do, and the lines nova would log')
+      .description(
+        'list every cached file with its class, use, age and what nova would do, and the lines nova would log; ' +
+          'exits 1 when nova would remove a file a disk still reads, or a disk has lost its backing file',
+      )
       .option('--image-id <id>', 'a Glance image id in use (image_ref, kernel_id or ramdisk_id); repeatable', collect, [])
       .action(async (o: CommonOpts) => {
         const r = await runCacheScan(runOptions(ctx, o));
         emit(ctx, r, renderScan);
+        if (r.missingBackings.length > 0 || r.entries.some((e) => e.novaWouldBreak)) ctx.exitCode = 1;
       }),
   );
 
