@@ -24,10 +24,16 @@ export function novaLogFor(scan: CacheScan): NovaLogLine[] {
   const active: string[] = [];
 
   for (const { id, fingerprint } of scan.imageIds) {
-    for (const e of scan.entries) {
-      // nova finds the original and `_sm` by existence, resized copies only among the names it scanned.
-      const found = e.name === fingerprint || e.name === `${fingerprint}_sm` || (unexplained.has(e.path) && belongsToImage(e.name, fingerprint));
-      if (!found || !belongsToImage(e.name, fingerprint)) continue;
+    // nova's `_find_base_file` order: the original and `_sm` (found by existence), then resized copies
+    // among the names its scan kept.
+    const mine = scan.entries.filter((e) => belongsToImage(e.name, fingerprint));
+    const small = `${fingerprint}_sm`;
+    const found = [
+      ...mine.filter((e) => e.name === fingerprint),
+      ...mine.filter((e) => e.name === small),
+      ...mine.filter((e) => e.name !== fingerprint && e.name !== small && unexplained.has(e.path)),
+    ];
+    for (const e of found) {
       info(`image ${id} at (${e.path}): checking`);
       unexplained.delete(e.path);
       active.push(e.path);

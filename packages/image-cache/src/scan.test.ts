@@ -5,7 +5,7 @@ import { exec } from '@xenkit/fixtures';
 import { loadCacheConfig, type CacheConfig } from './config/options.js';
 import { scanCache, type CacheScan } from './scan.js';
 import { cleanCache } from './clean.js';
-import { buildNovaTree, setAge, type NovaTree } from './test-helpers/tree.js';
+import { buildNovaTree, setAge, sha, type NovaTree } from './test-helpers/tree.js';
 
 let tree: NovaTree;
 let config: CacheConfig;
@@ -221,6 +221,24 @@ describe('use by identity', () => {
       const r = await cleanCache(c, { yes: true, now: t.now });
       expect(r.items.find((i) => i.path === victim)).toMatchObject({ action: 'kept', reason: `in use by ${disk}` });
       expect(existsSync(victim)).toBe(true);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
+describe('image ids', () => {
+  it("checks an image's files in nova's order: original, _sm, then resized copies", async () => {
+    const t = buildNovaTree();
+    try {
+      const fp = sha('img-order');
+      for (const n of [fp, `${fp}_sm`, `${fp}_10`, `${fp}_5`]) writeFileSync(join(t.cacheDir, n), 'x');
+      const s = await scanCache(await loadCacheConfig({ files: [t.conf] }), { imageIds: ['img-order'] });
+      expect(s.novaLog.filter((l) => l.message.endsWith(': checking')).map((l) => l.message)).toEqual(
+        [fp, `${fp}_sm`, `${fp}_10`].map((n) => `image img-order at (${join(t.cacheDir, n)}): checking`),
+      );
+      // `<sha1>_5` is outside nova's scan, but xenkit still counts the image id as using it.
+      expect(s.entries.find((e) => e.name === `${fp}_5`)).toMatchObject({ novaAction: 'ignored', usedBy: ['image:img-order'] });
     } finally {
       t.cleanup();
     }
