@@ -104,6 +104,19 @@ describe('xenkit cache scan', () => {
     expect(clean.status).toBe(0);
     expect(existsSync(orig)).toBe(true);
   });
+
+  it('reads --conf-dir after --conf, as nova does', async () => {
+    const t = tree();
+    const dir = join(t.root, 'nova.conf.d');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '50-cache.conf'), '[image_cache]\nremove_unused_original_minimum_age_seconds = 864000\n');
+    const r = await runCaptured(['cache', 'scan', '--conf', t.conf, '--conf-dir', dir, '--json']);
+    const data = JSON.parse(r.stdout) as { settings: { originalMinimumAgeSeconds: number; files: string[] }; summary: { novaRemoves: number } };
+    expect(data.settings.originalMinimumAgeSeconds).toBe(864000);
+    expect(data.settings.files).toEqual([t.conf, join(dir, '50-cache.conf')]);
+    // Only the resized copy (2 h, resized limit 1 h) is old enough now; originals and swap need 10 days.
+    expect(data.summary.novaRemoves).toBe(1);
+  });
 });
 
 describe('xenkit cache clean', () => {

@@ -13,11 +13,13 @@ import {
 import { emit, type Style } from '../context.js';
 import type { CommandModule } from '../program.js';
 
-/** Where nova-compute reads its configuration when no --conf is given. */
+/** Where nova-compute reads its configuration when neither --conf nor --conf-dir is given. */
 const NOVA_CONF = '/etc/nova/nova.conf';
+const NOVA_CONF_DIR = '/etc/nova/nova.conf.d';
 
 interface CommonOpts {
   conf: string[];
+  confDir: string[];
   set: string[];
   novaRules: NovaRules;
   imageId?: string[];
@@ -30,6 +32,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 function withCommon(cmd: Command): Command {
   return cmd
     .option('--conf <file>', `nova.conf to read, repeatable, later files win (default: ${NOVA_CONF} if present)`, collect, [])
+    .option('--conf-dir <dir>', `read its *.conf files after --conf, as nova's --config-dir (default: ${NOVA_CONF_DIR} if present)`, collect, [])
     .option('--set <key=value>', 'override an option, e.g. remove_unused_base_images=false (repeatable)', collect, [])
     .addOption(
       new Option('--nova-rules <rules>', "which nova release's rules and log wording to reproduce")
@@ -39,9 +42,12 @@ function withCommon(cmd: Command): Command {
 }
 
 function runOptions(ctx: Parameters<CommandModule>[0], o: CommonOpts): CacheRunOptions {
-  const files = o.conf.length > 0 ? o.conf : existsSync(NOVA_CONF) ? [NOVA_CONF] : [];
+  const explicit = o.conf.length > 0 || o.confDir.length > 0;
+  const files = explicit ? o.conf : [NOVA_CONF].filter((f) => existsSync(f));
+  const dirs = explicit ? o.confDir : [NOVA_CONF_DIR].filter((d) => existsSync(d));
   return {
     files,
+    dirs,
     overrides: o.set,
     rules: o.novaRules,
     imageIds: o.imageId ?? [],

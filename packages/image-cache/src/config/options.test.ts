@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isXenkitError } from '@xenkit/core';
@@ -78,6 +78,20 @@ describe('nova.conf resolution agrees with oslo.config', () => {
       expect(osloView(ours)).toEqual(osloResolve([file]));
     });
   }
+
+  it('reads a config directory as --config-dir does: *.conf in sorted order, after the files', async () => {
+    const dir = join(tmp.path, 'nova.conf.d');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '10-base.conf'), '[image_cache]\nsubdirectory_name = _ten\nmanager_interval = 10\n');
+    writeFileSync(join(dir, '20-over.conf'), '[image_cache]\nsubdirectory_name = _twenty\n');
+    writeFileSync(join(dir, '30-ignored.conf.bak'), '[image_cache]\nsubdirectory_name = _bak\n');
+    writeFileSync(join(dir, '.99-hidden.conf'), '[image_cache]\nsubdirectory_name = _hidden\n');
+    const file = conf('[DEFAULT]\ninstances_path = /x\n[image_cache]\nsubdirectory_name = _file\nremove_unused_base_images = false\n');
+    const ours = await loadCacheConfig({ files: [file], dirs: [dir] });
+    expect(osloView(ours)).toEqual(osloResolve([file], [dir]));
+    expect(ours.cacheDir).toBe('/x/_twenty');
+    expect(await codeOf(loadCacheConfig({ dirs: [join(tmp.path, 'no-such.d')] }))).toBe('E_NOVA_CONF_READ');
+  });
 
   it('rejects what oslo.config rejects', async () => {
     const bad = {

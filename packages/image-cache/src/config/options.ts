@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { errnoOf, inputError, usageError } from '../errors.js';
 import { interpolate, type RefValue } from './interpolate.js';
 import { parseNovaConf, MAX_CONF_BYTES, type IniSections } from './ini.js';
@@ -125,6 +125,8 @@ export interface CacheConfig {
 export interface LoadConfigOptions {
   /** nova.conf files in order; later ones override earlier ones. None: nova's defaults only. */
   files?: readonly string[];
+  /** Config directories (`--config-dir`, e.g. /etc/nova/nova.conf.d): their `*.conf` files, sorted, after `files`. */
+  dirs?: readonly string[];
   /** `[group.]name=value` strings, applied last. */
   overrides?: readonly string[];
 }
@@ -135,9 +137,24 @@ const FALSE_VALUES = ['false', '0', 'off', 'no'];
 /** Read nova.conf file(s), apply `--set` overrides, and resolve every option nova's image cache uses. */
 export async function loadCacheConfig(options: LoadConfigOptions = {}): Promise<CacheConfig> {
   const files = [...(options.files ?? [])];
+  for (const dir of options.dirs ?? []) files.push(...(await confDirFiles(dir)));
   const sections: IniSections = new Map();
   for (const file of files) parseNovaConf(await readConf(file), file, sections);
   return resolveCacheConfig(sections, options.overrides ?? [], files);
+}
+
+/** What oslo.config's `--config-dir` reads: `glob(dir/*.conf)` (no dot files), in sorted order. */
+async function confDirFiles(dir: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir);
+    return names
+      .filter((n) => n.endsWith('.conf') && !n.startsWith('.'))
+      .sort()
+      .map((n) => join(dir, n));
+  } catch (error) {
+    if (errnoOf(error) === undefined) throw error;
+    throw inputError('E_NOVA_CONF_READ', `cannot read config directory ${dir}: ${(error as Error).message}`, { dir, errno: errnoOf(error) }, error);
+  }
 }
 
 async function readConf(file: string): Promise<string> {

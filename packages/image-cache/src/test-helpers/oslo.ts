@@ -5,7 +5,7 @@ import { exec } from '@xenkit/fixtures';
 const SCRIPT = String.raw`
 import json, sys
 from oslo_config import cfg
-def resolve(files):
+def resolve(args):
     conf = cfg.ConfigOpts()
     conf.register_opts([
         cfg.StrOpt('state_path', default='/var/lib/nova'),
@@ -25,7 +25,7 @@ def resolve(files):
         cfg.IntOpt('remove_unused_resized_minimum_age_seconds', default=3600, deprecated_group='libvirt'),
     ], group=group)
     try:
-        conf(args=[a for f in files for a in ('--config-file', f)], project='nova', default_config_files=[], default_config_dirs=[])
+        conf(args=args, project='nova', default_config_files=[], default_config_dirs=[])
         ic = conf.image_cache
         return ({
             'instancesPath': conf.instances_path,
@@ -40,7 +40,7 @@ def resolve(files):
         return {'error': type(e).__name__, 'message': str(e)}
 
 if sys.argv[1] == '--each':
-    print(json.dumps([resolve([f]) for f in sys.argv[2:]]))
+    print(json.dumps([resolve(['--config-file', f]) for f in sys.argv[2:]]))
 else:
     print(json.dumps(resolve(sys.argv[1:])))
 `;
@@ -58,8 +58,9 @@ export type OsloResult =
   | { error: string; message: string };
 
 /** Resolve nova.conf files with the real oslo.config (Debian's python3-oslo.config under /usr/bin/python3). */
-export function osloResolve(files: string[]): OsloResult {
-  const r = exec('/usr/bin/python3', ['-c', SCRIPT, ...files]);
+export function osloResolve(files: string[], dirs: string[] = []): OsloResult {
+  const args = [...files.flatMap((f) => ['--config-file', f]), ...dirs.flatMap((d) => ['--config-dir', d])];
+  const r = exec('/usr/bin/python3', ['-c', SCRIPT, ...args]);
   return JSON.parse(r.stdout) as OsloResult;
 }
 
