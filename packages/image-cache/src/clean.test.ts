@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exec } from '@xenkit/fixtures';
@@ -84,5 +84,19 @@ describe('cleanCache', () => {
     const r = await executeClean(scan, c, { yes: true });
     expect(existsSync(touched)).toBe(true);
     expect(r.items.find((i) => i.path === touched)!.reason).toMatch(/^modified or touched since the scan/);
+  });
+
+  it('stops at a re-check that cannot read a disk, and removes nothing after it', async () => {
+    const t = tree();
+    const c = await loadCacheConfig({ files: [t.conf] });
+    const scan = await scanCache(c);
+    const before = readdirSync(t.cacheDir).sort();
+    mkdirSync(join(t.instancesPath, 'inst-corrupt'));
+    writeFileSync(join(t.instancesPath, 'inst-corrupt', 'disk'), Buffer.from('QFI\xfb\x00\x00\x00', 'latin1'));
+    const r = await executeClean(scan, c, { yes: true });
+    expect(r.aborted?.code).toBe('E_CACHE_DISK_UNREADABLE');
+    expect(r.removed).toEqual([]);
+    expect(readdirSync(t.cacheDir).sort()).toEqual(before);
+    expect(r.items.filter((i) => i.action === 'kept' && i.reason.startsWith('not attempted'))).toHaveLength(REMOVABLE.length - 1);
   });
 });

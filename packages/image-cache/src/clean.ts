@@ -57,6 +57,15 @@ export function keepReason(e: CacheEntry, scan: CacheScan): string | null {
   }
 }
 
+/** The plan for a scan without touching anything: `would-remove` or `kept` with the reason, per file. */
+export function planClean(scan: CacheScan): CleanItem[] {
+  return scan.entries.map((e) => {
+    const base = { name: e.name, path: e.path, class: e.class, allocatedBytes: e.allocatedBytes };
+    const reason = keepReason(e, scan);
+    return reason === null ? { ...base, action: 'would-remove', reason: reasonToRemove(e) } : { ...base, action: 'kept', reason };
+  });
+}
+
 /** Scan, then remove what nova would remove and nothing in use. */
 export async function cleanCache(config: CacheConfig, options: CleanOptions = {}): Promise<CleanResult> {
   const scan = await scanCache(config, options);
@@ -77,15 +86,12 @@ export async function executeClean(scan: CacheScan, config: CacheConfig, options
   let bytesFreed = 0;
   let aborted: CleanResult['aborted'] = null;
 
-  for (const e of scan.entries) {
+  const plan = planClean(scan);
+  for (const [i, e] of scan.entries.entries()) {
+    const planned = plan[i]!;
     const base = { name: e.name, path: e.path, class: e.class, allocatedBytes: e.allocatedBytes };
-    const reason = keepReason(e, scan);
-    if (reason !== null) {
-      items.push({ ...base, action: 'kept', reason });
-      continue;
-    }
-    if (dryRun) {
-      items.push({ ...base, action: 'would-remove', reason: reasonToRemove(e) });
+    if (planned.action === 'kept' || dryRun) {
+      items.push(planned);
       continue;
     }
     if (aborted) {

@@ -27,7 +27,7 @@ export {
 } from './disks.js';
 export { scanCache, type CacheEntry, type CacheScan, type NovaAction, type ScanOptions } from './scan.js';
 export { novaLogFor, type NovaLogLine } from './nova-log.js';
-export { cleanCache, executeClean, keepReason, type CleanAction, type CleanItem, type CleanOptions, type CleanResult } from './clean.js';
+export { cleanCache, executeClean, planClean, keepReason, type CleanAction, type CleanItem, type CleanOptions, type CleanResult } from './clean.js';
 export {
   preallocateDisks,
   type PreallocateAction,
