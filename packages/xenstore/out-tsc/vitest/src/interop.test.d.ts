@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=interop.test.d.ts.map
