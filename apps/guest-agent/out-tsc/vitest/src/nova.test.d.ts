@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=nova.test.d.ts.map
