@@ -7,3 +7,6 @@ export type { BlockSource, Extent } from './block/types.js';
 export { RawSource } from './block/raw.js';
 export { BufferSource } from './block/buffer.js';
 export { DiskError } from './block/errors.js';
+// config-drive filesystems
+export { Iso9660FileSystem } from './fs/iso9660.js';
+export { VfatFileSystem } from './fs/vfat.js';

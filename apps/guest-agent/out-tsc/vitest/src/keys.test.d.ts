@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=keys.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=config-drive-fs.test.d.ts.map
