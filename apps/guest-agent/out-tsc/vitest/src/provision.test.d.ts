@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=provision.test.d.ts.map
