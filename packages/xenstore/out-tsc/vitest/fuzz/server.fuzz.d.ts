@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=server.fuzz.d.ts.map
