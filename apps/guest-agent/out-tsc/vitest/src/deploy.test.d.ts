@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=deploy.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=netns.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=protocol-fuzz.test.d.ts.map
