@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, openSync, read, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, read, statSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { OperationError } from '@xenkit/core';
 import { HEADER_SIZE, XENSTORE_PAYLOAD_MAX } from './wire.js';
@@ -100,8 +100,13 @@ export function openDevice(path: string): Transport {
   };
 }
 
+/** A unix socket is xenstored's; anything else (the xenbus character device, xenfs's file) is a device. */
 export async function openTransport(endpoint: string): Promise<Transport> {
-  return (DEVICE_PATHS as readonly string[]).includes(endpoint) || endpoint.startsWith('/dev/') || endpoint.startsWith('/proc/')
-    ? openDevice(endpoint)
-    : openSocket(endpoint);
+  let isSocket = false;
+  try {
+    isSocket = statSync(endpoint).isSocket();
+  } catch {
+    // Missing: let the open below report it with a coded error.
+  }
+  return isSocket ? openSocket(endpoint) : openDevice(endpoint);
 }
