@@ -48,12 +48,14 @@ export class NovaRequestLoop {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
+  /** Replies we wrote and when: dom0 never deletes them, so we expire our own after replyTtlMs. */
+  private readonly replies = new Map<string, number>();
   handled = 0;
 
   constructor(
     private readonly client: XenstoreClient,
     private readonly protocol: NovaProtocol,
-    private readonly options: { logger?: Logger; pollMs?: number; onHandled?: (id: string, reply: NovaReply) => void } = {},
+    private readonly options: { logger?: Logger; pollMs?: number; replyTtlMs?: number; onHandled?: (id: string, reply: NovaReply) => void } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
   }
@@ -93,7 +95,18 @@ export class NovaRequestLoop {
     })();
   }
 
+  private async expireReplies(): Promise<void> {
+    const ttl = this.options.replyTtlMs ?? 600_000;
+    const now = Date.now();
+    for (const [id, at] of this.replies) {
+      if (now - at < ttl) continue;
+      this.replies.delete(id);
+      await this.client.rm(`${GUEST_DIR}/${id}`).catch(() => undefined);
+    }
+  }
+
   private async scan(): Promise<void> {
+    await this.expireReplies();
     let ids: string[];
     try {
       ids = await this.client.directory(HOST_DIR);
@@ -113,6 +126,7 @@ export class NovaRequestLoop {
       const reply = await this.protocol.handle(raw);
       const guestPath = `${GUEST_DIR}/${id}`;
       await this.client.write(guestPath, encodeReply(guestPath, reply));
+      if (this.replies.size < 4096) this.replies.set(id, Date.now());
       this.handled++;
       this.logger.info({ id, returncode: reply.returncode }, 'nova agent reply written');
       this.options.onHandled?.(id, reply);
