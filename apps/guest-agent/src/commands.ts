@@ -131,8 +131,11 @@ export class NovaProtocol {
         return ok(`${r.added} key(s) added to ${r.path}`);
       }
     }
-    await safeWrite({ root: this.ctx.root, dirs: parts.slice(0, -1), name: parts.at(-1) as string, uid: 0, gid: 0, create: true, mode: 0o600, dirMode: 0o755 }, contents, this.logger);
-    this.logger.info({ path: clean, bytes: contents.length }, 'file injected');
+    // Written as the owner of the deepest existing directory: inside a user's tree, a link the user
+    // swaps in mid-write can then reach nothing the user could not write anyway.
+    const owner = await nearestOwner(this.ctx.root, parts.slice(0, -1));
+    await safeWrite({ root: this.ctx.root, dirs: parts.slice(0, -1), name: parts.at(-1) as string, uid: owner.uid, gid: owner.gid, create: true, mode: 0o600, dirMode: 0o755 }, contents, this.logger);
+    this.logger.info({ path: clean, bytes: contents.length, uid: owner.uid }, 'file injected');
     return ok('');
   }
 
@@ -164,6 +167,19 @@ export class NovaProtocol {
     this.logger.info({ stack, files: files.map((f) => f.path), interfaces: ifaces.length }, 'network configuration written');
     return ok('');
   }
+}
+
+async function nearestOwner(root: string, dirs: readonly string[]): Promise<{ uid: number; gid: number }> {
+  const { lstat } = await import('node:fs/promises');
+  let owner = { uid: 0, gid: 0 };
+  let at = root;
+  for (const d of dirs) {
+    at = posix.join(at, d);
+    const st = await lstat(at).catch(() => undefined);
+    if (!st || !st.isDirectory()) break; // missing (created below) or refused by the writer
+    owner = { uid: st.uid, gid: st.gid };
+  }
+  return owner;
 }
 
 function decodeB64(text: string): Buffer {

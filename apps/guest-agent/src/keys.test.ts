@@ -74,7 +74,9 @@ describe('injectKeys against hostile trees', () => {
     await expect(injectKeys(tree.root, 'bob', [key])).rejects.toMatchObject({ code: 'E_AGENT_UNSAFE_PATH' });
   });
 
-  it('no temp files are left behind and a second inject is a no-op', async () => {
+  it('no temp files are left behind (even a dead writer\'s) and a second inject is a no-op', async () => {
+    mkdirSync(join(tree.root, 'root/.ssh'), { mode: 0o700 });
+    writeFileSync(join(tree.root, 'root/.ssh/.authorized_keys.xenkit-123-abc'), 'half-written');
     await injectKeys(tree.root, 'root', [key]);
     const r = await injectKeys(tree.root, 'root', [key]);
     expect(r.added).toBe(0);

@@ -107,6 +107,9 @@ describe('nova agent protocol end to end over xenstore', () => {
     // Plain files go where nova says.
     expect((await call('file_inject', { b64_path: b64('/etc/motd.d/hello'), b64_file: b64('hi\n') })).returncode).toBe('0');
     expect(readFileSync(join(tree.root, 'etc/motd.d/hello'), 'utf8')).toBe('hi\n');
+    // A file inside bob's tree is written as bob.
+    expect((await call('file_inject', { b64_path: b64('/home/bob/notes/todo'), b64_file: b64('x') })).returncode).toBe('0');
+    expect(lstatSync(join(tree.root, 'home/bob/notes/todo')).uid).toBe(1000);
   });
 
   it('resetnetwork renders vm-data/networking for the detected stack', async () => {

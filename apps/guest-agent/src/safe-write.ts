@@ -59,7 +59,14 @@ const chunks = [];
 process.stdin.on('data', (d) => chunks.push(d));
 process.stdin.on('end', () => {
   const data = Buffer.concat(chunks);
-  const tmp = path.join(dir, '.' + a.name + '.xenkit-' + process.pid + '-' + Date.now().toString(36));
+  // Temp files of a writer that died before its rename are ours to remove (names are unique, so
+  // they never block a write; this only keeps the directory clean).
+  const prefix = '.' + a.name + '.xenkit-';
+  for (const n of fs.readdirSync(dir).slice(0, 10000)) {
+    if (!n.startsWith(prefix)) continue;
+    try { if (fs.lstatSync(path.join(dir, n)).isFile()) fs.unlinkSync(path.join(dir, n)); } catch {}
+  }
+  const tmp = path.join(dir, prefix + process.pid + '-' + Date.now().toString(36));
   let fd;
   try { fd = fs.openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, a.mode); } catch (e) { fail('E_AGENT_IO', 'cannot create ' + tmp + ': ' + e.message); }
   try {
