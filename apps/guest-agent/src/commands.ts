@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import { InputError, isXenkitError, silentLogger, type Logger } from '@xenkit/core';
 import { DiffieHellman, decryptPassword, parsePeerPublic } from './crypto.js';
 import { injectKeys, lookupUser, parseKeys } from './keys.js';
-import { detectStack, interfaceNames, parseInterface, render, type NovaInterface } from './network.js';
+import { applyCommands, detectStack, interfaceNames, parseInterface, render, type NovaInterface } from './network.js';
 import { setPassword } from './password.js';
 import { safeWrite } from './safe-write.js';
 
@@ -158,15 +159,30 @@ export class NovaProtocol {
     const ifaces: NovaInterface[] = values.map(parseInterface);
     if (ifaces.length === 0) return ok('no networking data in xenstore');
     const stack = detectStack(this.ctx.root);
-    const files = render(stack, ifaces, interfaceNames(this.ctx.root, ifaces));
+    const names = interfaceNames(this.ctx.root, ifaces);
+    const files = render(stack, ifaces, names);
     for (const f of files) {
       const parts = f.path.split('/');
       const mode = stack === 'ifupdown' ? 0o644 : 0o600;
       await safeWrite({ root: this.ctx.root, dirs: parts.slice(0, -1), name: parts.at(-1) as string, uid: 0, gid: 0, create: true, mode, dirMode: 0o755 }, Buffer.from(f.content), this.logger);
     }
     this.logger.info({ stack, files: files.map((f) => f.path), interfaces: ifaces.length }, 'network configuration written');
+    if (this.ctx.root === '/') {
+      for (const cmd of applyCommands(stack, names)) {
+        const status = await runTool(cmd);
+        this.logger.info({ cmd: cmd.join(' '), status }, 'network apply step');
+      }
+    }
     return ok('');
   }
+}
+
+function runTool(cmd: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: 'ignore', timeout: 60_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    child.on('error', () => resolve(-1));
+    child.on('close', (s) => resolve(s ?? -1));
+  });
 }
 
 async function nearestOwner(root: string, dirs: readonly string[]): Promise<{ uid: number; gid: number }> {

@@ -153,3 +153,18 @@ export function render(stack: NetworkStack, ifaces: readonly NovaInterface[], na
   }
   return [];
 }
+
+/** Commands that make a live guest pick up the written configuration (best effort, in order). */
+export function applyCommands(stack: NetworkStack, names: readonly string[]): string[][] {
+  switch (stack) {
+    case 'netplan':
+      return [['netplan', 'apply']];
+    case 'networkmanager':
+      return [['nmcli', 'connection', 'reload'], ...names.map((n) => ['nmcli', 'connection', 'up', 'id', `xenkit-${n}`])];
+    case 'sysconfig':
+      return names.flatMap((n) => [['ifdown', n], ['ifup', n]]);
+    case 'ifupdown':
+      return names.flatMap((n) => [['ifdown', '--force', n], ['ifup', n]]);
+  }
+  return [];
+}

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=network.test.d.ts.map
