@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, execAsync, requireTools, tempDir } from '@xenkit/fixtures';
 import { XenstoreClient, XenstoreServer } from '@xenkit/xenstore';
 import { NovaProtocol } from './commands.js';
-import { DH_PRIME, modPow } from './crypto.js';
+import { DH_PRIME } from './crypto.js';
 import { NovaRequestLoop, readNetworking } from './xenstore-loop.js';
 import { genKey, makeGuestTree } from './test-helpers/tree.js';
 
@@ -67,11 +67,14 @@ describe('nova agent protocol end to end over xenstore', () => {
 
   for (const md of ['md5', 'sha256'] as const) {
     it(`keyinit then a password encrypted by openssl enc -md ${md} sets root's shadow hash`, async () => {
-      const secret = BigInt(`0x${randomBytes(16).toString('hex')}`);
-      const pub = modPow(5n, secret, DH_PRIME);
-      const k = await call('keyinit', pub.toString());
+      // nova's SimpleDH, in Python: an independent implementation of the host's arithmetic.
+      const secret = BigInt(`0x${randomBytes(10).toString('hex')}`).toString();
+      const py = (expr: string, ...args: string[]) => exec('/usr/bin/python3', ['-c', `import sys; p = 2**107 - 1; print(${expr})`, ...args]).stdout.trim();
+      const pub = py('pow(5, int(sys.argv[1]), p)', secret);
+      const k = await call('keyinit', pub);
       expect(k.returncode).toBe('D0');
-      const shared = modPow(BigInt(k.message), secret, DH_PRIME).toString();
+      expect(BigInt(k.message) > 1n && BigInt(k.message) < DH_PRIME - 1n).toBe(true);
+      const shared = py('pow(int(sys.argv[2]), int(sys.argv[1]), p)', secret, k.message);
       const password = `pw-${md}-${randomBytes(4).toString('hex')}`;
       const enc = exec('openssl', ['enc', '-aes-128-cbc', '-a', '-A', '-nosalt', '-md', md, '-pass', `pass:${shared}`], { input: `${password}\n` }).stdout.trim();
       expect(await call('password', enc)).toEqual({ returncode: '0', message: '' });
