@@ -119,10 +119,19 @@ async function startNova(root: string, path: string | undefined, logger: Logger)
   }
   const protocol = new NovaProtocol({ root, logger, readNetworking: () => readNetworking(client) });
   const loop = new NovaRequestLoop(client, protocol, { logger });
+  let stopping = false;
+  // A lost xenstore connection cannot be resumed (watches and transactions die with it): exit and
+  // let systemd's Restart=on-failure reconnect.
+  client.onClose((e) => {
+    if (stopping) return;
+    logger.error({ err: e.message }, 'xenstore connection lost; exiting so the service restarts');
+    process.exit(1);
+  });
   await loop.start();
   logger.info({ xenstore: client.endpoint }, 'serving nova agent requests');
   return {
     stop: () => {
+      stopping = true;
       loop.stop();
       client.close();
     },

@@ -109,6 +109,26 @@ describe('XenstoreClient against XenstoreServer', () => {
   });
 });
 
+describe('XenstoreClient connection loss', () => {
+  it('a throwing watch handler does not break the client; losing xenstored fails requests and fires onClose', async () => {
+    const dir = tempDir('xenkit-xsl-');
+    const sock = join(dir.path, 'xs.sock');
+    const server = new XenstoreServer();
+    await server.listen(sock);
+    const c = await XenstoreClient.open({ path: sock });
+    await c.watch('/boom', 't', () => {
+      throw new Error('handler bug');
+    });
+    await c.write('/boom/x', '1');
+    expect(await c.read('/boom/x')).toBe('1');
+    const closed = new Promise<Error>((r) => c.onClose(r));
+    await server.close();
+    expect((await closed).message).toMatch(/closed/);
+    await expect(c.read('/boom/x')).rejects.toMatchObject({ code: 'E_XS_CLOSED' });
+    dir.cleanup();
+  });
+});
+
 describe('XenstoreClient reply handling', () => {
   it('takes the next reply as the answer even when req_id is not echoed (old xenbus kernels)', async () => {
     const dir = tempDir('xenkit-xsr-');

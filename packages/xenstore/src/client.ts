@@ -78,8 +78,13 @@ export class XenstoreClient {
       if (m.type === XsType.WATCH_EVENT) {
         const [path, token] = splitStrings(m.payload);
         const handler = token === undefined ? undefined : this.watchers.get(token);
-        if (handler && path !== undefined) handler({ path, token: token as string });
-        else this.logger.debug({ path, token }, 'xenstore watch event for an unknown token');
+        if (handler && path !== undefined) {
+          try {
+            handler({ path, token: token as string });
+          } catch (e) {
+            this.logger.warn({ token, err: (e as Error).message }, 'xenstore watch handler threw');
+          }
+        } else this.logger.debug({ path, token }, 'xenstore watch event for an unknown token');
         continue;
       }
       const p = this.inflight;
@@ -89,8 +94,19 @@ export class XenstoreClient {
     }
   }
 
+  private readonly closeHandlers: Array<(error: Error) => void> = [];
+
+  /** Called once when the connection is lost (xenstored gone, device closed) or closed by us. */
+  onClose(handler: (error: Error) => void): void {
+    if (this.closedError) handler(this.closedError);
+    else this.closeHandlers.push(handler);
+  }
+
   private fail(error: Error): void {
-    this.closedError ??= error;
+    if (!this.closedError) {
+      this.closedError = error;
+      for (const h of this.closeHandlers.splice(0)) h(error);
+    }
     const p = this.inflight;
     this.inflight = undefined;
     p?.reject(error);

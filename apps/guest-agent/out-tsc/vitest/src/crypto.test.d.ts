@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=crypto.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=device.test.d.ts.map
