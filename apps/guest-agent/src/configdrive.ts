@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { HostTreeFileSystem, Iso9660FileSystem, RawSource, VfatFileSystem, type ReadOnlyFileSystem } from '@xenkit/disk';
 import { OperationError } from '@xenkit/core';
 import { normalizePublicKeys, type InstanceData } from './instance-data.js';
@@ -12,6 +12,34 @@ export function findConfigDrive(): string | undefined {
   for (const l of CONFIG_DRIVE_LABELS) {
     const p = `/dev/disk/by-label/${l}`;
     if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+const MAX_CANDIDATE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Without udev's links (early boot, minimal images), probe small whole disks and CD drives ourselves:
+ * nova's drive is a 64 MiB vfat or an iso9660 image. Bounded: at most 32 devices, each ≤ 256 MiB.
+ */
+export async function scanConfigDrives(sysBlock = '/sys/class/block', pattern = /^(xvd[a-z]+|sr\d+|vd[a-z]+|sd[a-z]+|hd[a-z]+)$/): Promise<string | undefined> {
+  if (!existsSync(sysBlock)) return undefined;
+  const names = readdirSync(sysBlock).filter((n) => pattern.test(n)).slice(0, 32);
+  for (const n of names) {
+    let sectors = 0;
+    try {
+      sectors = Number(readFileSync(`${sysBlock}/${n}/size`, 'utf8').trim());
+    } catch {
+      continue;
+    }
+    if (!(sectors > 0 && sectors * 512 <= MAX_CANDIDATE_BYTES) || !existsSync(`/dev/${n}`)) continue;
+    try {
+      const fs = await openConfigDrive(`/dev/${n}`);
+      await fs.close();
+      return `/dev/${n}`;
+    } catch {
+      // not a config drive
+    }
   }
   return undefined;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isXenkitError, silentLogger, type Logger } from '@xenkit/core';
 import { detectCloudInit, waitForCloudInit, type CloudInitState } from './cloudinit.js';
-import { findConfigDrive, openConfigDrive, readConfigDrive } from './configdrive.js';
+import { findConfigDrive, openConfigDrive, readConfigDrive, scanConfigDrives } from './configdrive.js';
 import type { InstanceData } from './instance-data.js';
 import { injectKeys, parseKeys } from './keys.js';
 import { DEFAULT_RETRY, METADATA_URL, readMetadata, type RetryPolicy } from './metadata.js';
@@ -41,7 +41,7 @@ const STATE_DIR = ['var', 'lib', 'xenkit-agent'];
 
 /** Config drive first (dom0 attaches it read-only: more trustworthy than link-local HTTP), then HTTP. */
 async function instanceData(o: ProvisionOptions, logger: Logger): Promise<InstanceData | undefined> {
-  const drive = o.configDrive ?? (o.root === '/' ? findConfigDrive() : undefined);
+  const drive = o.configDrive ?? (o.root === '/' ? findConfigDrive() ?? (await scanConfigDrives()) : undefined);
   if (drive && existsSync(drive)) {
     try {
       const fs = await openConfigDrive(drive);

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=configdrive.test.d.ts.map
