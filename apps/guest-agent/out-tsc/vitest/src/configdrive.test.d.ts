@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=configdrive.test.d.ts.map

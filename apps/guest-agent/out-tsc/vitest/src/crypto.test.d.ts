@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=crypto.test.d.ts.map

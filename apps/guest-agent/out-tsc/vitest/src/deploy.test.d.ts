@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=deploy.test.d.ts.map

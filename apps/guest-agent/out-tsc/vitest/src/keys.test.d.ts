@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=keys.test.d.ts.map

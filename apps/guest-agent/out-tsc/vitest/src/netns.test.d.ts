@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=netns.test.d.ts.map

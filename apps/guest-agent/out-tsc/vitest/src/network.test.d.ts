@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=network.test.d.ts.map

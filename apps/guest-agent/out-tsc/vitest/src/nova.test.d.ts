@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=nova.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=protocol-fuzz.test.d.ts.map

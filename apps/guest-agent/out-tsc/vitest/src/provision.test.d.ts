@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=provision.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=config-drive-fs.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=server.fuzz.d.ts.map

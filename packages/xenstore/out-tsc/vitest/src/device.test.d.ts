@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=device.test.d.ts.map

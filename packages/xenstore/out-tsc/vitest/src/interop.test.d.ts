@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=interop.test.d.ts.map
