@@ -10,3 +10,6 @@ export { DiskError } from './block/errors.js';
 // block sources
 export { readImageHeader, type ImageHeader, type ImageFormat } from './block/header.js';
 export { openDisk, DEFAULT_MAX_CHAIN_DEPTH, type Disk, type ChainLayer, type OpenDiskOptions } from './block/open.js';
+// config-drive filesystems
+export { Iso9660FileSystem } from './fs/iso9660.js';
+export { VfatFileSystem } from './fs/vfat.js';
