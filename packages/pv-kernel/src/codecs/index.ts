@@ -28,7 +28,7 @@ export function detectCodec(payload: Uint8Array): Codec | null {
 type Decoder = (input: Uint8Array, label: string) => Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
 
 const decoders: Partial<Record<Codec, Decoder>> = {
-  gzip: (input) => gunzipChunks(input),
+  gzip: (input, label) => gunzipChunks(input, label),
   lz4: (input, label) => lz4Legacy(input, label),
 };
 
