@@ -108,7 +108,6 @@ export async function analyzeKernel(input: Uint8Array | string, options: Analyze
     image = new ProgressiveImage(null, Math.max(cap, payload.length), label, payload);
   } else {
     const source = openDecoder(codec, payload, label);
-    if (!source) throw new KernelError('E_KERNEL_UNKNOWN_CODEC', `${label}: no ${codec} decoder is available`, { codec });
     image = new ProgressiveImage(source, cap, label, undefined, sizeHint(payload));
   }
   try {

@@ -1,6 +1,11 @@
 import type { ChunkSource } from '../image.js';
+import { bunzip2 } from './bzip2.js';
 import { gunzipChunks } from './gzip.js';
 import { lz4Legacy } from './lz4.js';
+import { unlzma } from './lzma.js';
+import { unlzop } from './lzo.js';
+import { unxz } from './xz.js';
+import { unzstd } from './zstd.js';
 
 export type Codec = 'gzip' | 'bzip2' | 'lzma' | 'xz' | 'lzo' | 'lz4' | 'zstd';
 
@@ -27,19 +32,18 @@ export function detectCodec(payload: Uint8Array): Codec | null {
 
 type Decoder = (input: Uint8Array, label: string) => Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
 
-const decoders: Partial<Record<Codec, Decoder>> = {
+const decoders: Record<Codec, Decoder> = {
   gzip: (input, label) => gunzipChunks(input, label),
+  bzip2: (input, label) => bunzip2(input, label),
+  lzma: (input, label) => unlzma(input, label),
+  xz: (input, label) => unxz(input, label),
+  lzo: (input, label) => unlzop(input, label),
   lz4: (input, label) => lz4Legacy(input, label),
+  zstd: (input) => unzstd(input),
 };
 
-/** Register an extra decoder (the heavier codecs live in their own modules and load on first use). */
-export function registerDecoder(codec: Codec, decoder: Decoder): void {
-  decoders[codec] = decoder;
-}
-
-export function openDecoder(codec: Codec, input: Uint8Array, label: string): ChunkSource | null {
-  const decoder = decoders[codec];
-  return decoder ? decoder(input, label) : null;
+export function openDecoder(codec: Codec, input: Uint8Array, label: string): ChunkSource {
+  return decoders[codec](input, label);
 }
 
 /**
