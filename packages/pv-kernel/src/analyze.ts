@@ -107,7 +107,7 @@ export async function analyzeKernel(input: Uint8Array | string, options: Analyze
   if (codec === 'none') {
     image = new ProgressiveImage(null, Math.max(cap, payload.length), label, payload);
   } else {
-    const source = openDecoder(codec, payload, label);
+    const source = openDecoder(codec, payload, label, cap);
     image = new ProgressiveImage(source, cap, label, undefined, sizeHint(payload));
   }
   try {

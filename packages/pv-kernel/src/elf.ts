@@ -102,11 +102,12 @@ export class ElfReader {
 
   /** Make [start, end) available or fail naming the structure that points past the image. */
   async need(start: number, end: number, what: string): Promise<Uint8Array> {
-    if (end > this.image.limit) {
+    if (end > this.image.limit && !this.image.complete) {
+      // A compressed image: reaching this structure would mean decompressing past the cap.
       throw new KernelError(
-        'E_KERNEL_ELF_RANGE',
+        'E_KERNEL_OUTPUT_LIMIT',
         `${this.label}: ${what} (bytes ${start}..${end}) lies beyond the ${this.image.limit}-byte decompression limit ` +
-          `(a corrupt header; raise maxOutputBytes if the kernel is genuinely that large)`,
+          `(a decompression bomb or a corrupt header; raise maxOutputBytes if the kernel is genuinely that large)`,
         { start, end, maxOutputBytes: this.image.limit },
       );
     }

@@ -12,6 +12,7 @@ export class ProgressiveImage {
   private buf: Uint8Array;
   private len = 0;
   private ended: boolean;
+  private clipped = false;
 
   constructor(
     private readonly source: ChunkSource | null,
@@ -57,6 +58,7 @@ export class ProgressiveImage {
   async ensure(end: number): Promise<boolean> {
     if (end <= this.len) return true;
     if (end > this.cap) {
+      if (this.ended) return false;
       throw new KernelError(
         'E_KERNEL_OUTPUT_LIMIT',
         `${this.label}: the ELF headers need ${end} decompressed bytes, more than the ${this.cap}-byte limit ` +
@@ -64,13 +66,8 @@ export class ProgressiveImage {
         { needed: end, maxOutputBytes: this.cap },
       );
     }
-    while (this.len < end && !this.ended) await this.pull();
+    while (this.len < end && !this.ended && !this.clipped) await this.pull();
     return this.len >= end;
-  }
-
-  /** Decompress to the end (needed when Xen's checks depend on the image size). */
-  async finish(): Promise<void> {
-    while (!this.ended) await this.pull();
   }
 
   /** Stop the decoder early; frees its state (zlib handles, WASM memory). */
@@ -99,15 +96,14 @@ export class ProgressiveImage {
   }
 
   private append(chunk: Uint8Array): void {
-    const need = this.len + chunk.length;
-    if (need > this.cap) {
-      throw new KernelError(
-        'E_KERNEL_OUTPUT_LIMIT',
-        `${this.label}: the payload decompresses to more than ${this.cap} bytes before the Xen notes were found ` +
-          `(a decompression bomb; raise maxOutputBytes if the kernel is genuinely that large)`,
-        { maxOutputBytes: this.cap },
-      );
+    // Keep at most `cap` bytes: a structure that needs more is refused in ensure(), and nothing is
+    // allocated past the cap whatever the stream claims.
+    const room = this.cap - this.len;
+    if (chunk.length > room) {
+      chunk = chunk.subarray(0, room);
+      this.clipped = true;
     }
+    const need = this.len + chunk.length;
     if (need > this.buf.length) {
       const grown = new Uint8Array(Math.min(this.cap, Math.max(need, this.buf.length * 2)));
       grown.set(this.buf.subarray(0, this.len));

@@ -30,20 +30,21 @@ export function detectCodec(payload: Uint8Array): Codec | null {
   return null;
 }
 
-type Decoder = (input: Uint8Array, label: string) => Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
+/** `cap` bounds what a decoder may allocate for its window: nothing past the output cap is ever kept. */
+type Decoder = (input: Uint8Array, label: string, cap: number) => Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
 
 const decoders: Record<Codec, Decoder> = {
   gzip: (input, label) => gunzipChunks(input, label),
   bzip2: (input, label) => bunzip2(input, label),
-  lzma: (input, label) => unlzma(input, label),
-  xz: (input, label) => unxz(input, label),
+  lzma: (input, label, cap) => unlzma(input, label, cap),
+  xz: (input, label, cap) => unxz(input, label, cap),
   lzo: (input, label) => unlzop(input, label),
   lz4: (input, label) => lz4Legacy(input, label),
-  zstd: (input) => unzstd(input),
+  zstd: (input, label, cap) => unzstd(input, label, cap),
 };
 
-export function openDecoder(codec: Codec, input: Uint8Array, label: string): ChunkSource {
-  return decoders[codec](input, label);
+export function openDecoder(codec: Codec, input: Uint8Array, label: string, cap = 256 << 20): ChunkSource {
+  return decoders[codec](input, label, cap);
 }
 
 /**

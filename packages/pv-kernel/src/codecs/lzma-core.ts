@@ -24,8 +24,9 @@ export class LzmaCore {
   private state = 0;
   private reps = [0, 0, 0, 0];
 
-  constructor(dictSize: number, private readonly label: string) {
-    this.window = new Uint8Array(Math.min(Math.max(dictSize, 4096), 1 << 28));
+  /** The ring is the dictionary size, but never more than the output cap: no match can reach further back. */
+  constructor(dictSize: number, private readonly label: string, cap: number) {
+    this.window = new Uint8Array(Math.min(Math.max(dictSize, 4096), cap));
   }
 
   /** lc/lp/pb from a properties byte (lzma-specification: "decoding of lc, lp, pb"). */

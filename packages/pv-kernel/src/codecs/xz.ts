@@ -28,7 +28,7 @@ export function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-export function* unxz(input: Uint8Array, label: string): Generator<Uint8Array> {
+export function* unxz(input: Uint8Array, label: string, cap: number): Generator<Uint8Array> {
   const corrupt = (what: string): never => {
     throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt xz stream: ${what}`);
   };
@@ -79,7 +79,7 @@ export function* unxz(input: Uint8Array, label: string): Generator<Uint8Array> {
     const bits = (last as { props: Uint8Array }).props[0] as number;
     if (bits > 40) corrupt(`LZMA2 dictionary size code ${bits} out of range`);
     const dictSize = bits === 40 ? 0xffffffff : (2 | (bits & 1)) * 2 ** (Math.trunc(bits / 2) + 11);
-    core = core && core.window.length >= Math.min(dictSize, 1 << 28) ? core : new LzmaCore(dictSize, label);
+    core = core && core.window.length >= Math.min(dictSize, cap) ? core : new LzmaCore(dictSize, label, cap);
     p += headerSize;
     const x86 = filters.find((f) => f.id === FILTER_X86);
     const start = x86 && x86.props.length === 4 ? new DataView(x86.props.buffer, x86.props.byteOffset, 4).getUint32(0, true) : 0;
