@@ -189,8 +189,8 @@ export class ElfReader {
       const type = v.getUint32(p + 8, le);
       // Rounded in 32 bits, as libelf does, so a size near 2^32 wraps instead of looping forever.
       const nameStart = p + 12;
-      const descStart = nameStart + (((namesz + 3) >>> 0) & ~3 >>> 0);
-      const next = descStart + (((descsz + 3) >>> 0) & ~3 >>> 0);
+      const descStart = nameStart + (((namesz + 3) & ~3) >>> 0);
+      const next = descStart + (((descsz + 3) & ~3) >>> 0);
       const name = cString(bytes, nameStart, bytes.length);
       if (name === 'Xen') {
         if (descStart + descsz > bytes.length) {
