@@ -1,5 +1,5 @@
 import { KernelError } from './errors.js';
-import type { ProgressiveImage } from './image.js';
+import type { KernelImage } from './image.js';
 import type { RawNote } from './notes.js';
 
 export const EM_386 = 3;
@@ -54,14 +54,13 @@ export interface Section {
 /** An ELF being read from a progressively decompressed image; every read first makes its bytes available. */
 export class ElfReader {
   private constructor(
-    readonly image: ProgressiveImage,
+    readonly image: KernelImage,
     readonly header: ElfHeader,
     private readonly label: string,
   ) {}
 
-  static async open(image: ProgressiveImage, label: string): Promise<ElfReader> {
-    await image.ensure(64);
-    const b = image.bytes;
+  static async open(image: KernelImage, label: string): Promise<ElfReader> {
+    const b = (await image.range(0, 64)) ?? image.prefix;
     if (b.length < 52 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) {
       throw new KernelError('E_KERNEL_NOT_ELF', `${label}: the kernel payload is not an ELF image (no \\x7fELF magic)`);
     }
@@ -111,14 +110,15 @@ export class ElfReader {
         { start, end, maxOutputBytes: this.image.limit },
       );
     }
-    if (!(await this.image.ensure(end))) {
+    const bytes = await this.image.range(start, end);
+    if (!bytes) {
       throw new KernelError(
         'E_KERNEL_ELF_RANGE',
         `${this.label}: ${what} (bytes ${start}..${end}) lies past the end of the ${this.image.length}-byte ELF image`,
         { start, end, imageSize: this.image.length },
       );
     }
-    return this.image.bytes.subarray(start, end);
+    return bytes;
   }
 
   async segments(): Promise<Segment[]> {

@@ -4,11 +4,27 @@ import { KernelError } from './errors.js';
 export type ChunkSource = Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
 
 /**
+ * The unwrapped kernel as the ELF reader sees it: byte ranges on demand. `range` returns null when the image
+ * ends before `end`; callers check `end` against `limit` first.
+ */
+export interface KernelImage {
+  readonly limit: number;
+  /** True when the image size is known (uncompressed, or the decoder has finished). */
+  readonly complete: boolean;
+  /** Decompressed bytes produced so far (reported as decompressedBytes). */
+  readonly length: number;
+  range(start: number, end: number): Promise<Uint8Array | null>;
+  /** What has been decompressed contiguously from offset 0 (for the linux_banner search). */
+  readonly prefix: Uint8Array;
+  close(): Promise<void>;
+}
+
+/**
  * The unwrapped kernel as far as it has been decompressed. Parsers ask for `ensure(end)` before reading
  * `bytes[0..end)`; the decoder runs only until that many bytes exist, which is what keeps a 50 MB vmlinux
  * check at "decompress up to the Xen notes" instead of "decompress everything".
  */
-export class ProgressiveImage {
+export class ProgressiveImage implements KernelImage {
   private buf: Uint8Array;
   private len = 0;
   private ended: boolean;
@@ -68,6 +84,14 @@ export class ProgressiveImage {
     }
     while (this.len < end && !this.ended && !this.clipped) await this.pull();
     return this.len >= end;
+  }
+
+  async range(start: number, end: number): Promise<Uint8Array | null> {
+    return (await this.ensure(end)) ? this.bytes.subarray(start, end) : null;
+  }
+
+  get prefix(): Uint8Array {
+    return this.bytes;
   }
 
   /** Stop the decoder early; frees its state (zlib handles, WASM memory). */
