@@ -1,8 +1,10 @@
 import type { CommandModule } from '../program.js';
 import { cacheCommand } from './cache.js';
+import { kernelCommand } from './kernel.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
  * {@link CommandModule}; add it here to make it reachable.
  */
 export const commands: CommandModule[] = [cacheCommand];
+export const commands: CommandModule[] = [kernelCommand];
