@@ -1,10 +1,12 @@
 import type { CommandModule } from '../program.js';
-import { cacheCommand } from './cache.js';
 import { kernelCommand } from './kernel.js';
+import { cacheCommand } from './cache.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
  * {@link CommandModule}; add it here to make it reachable.
  */
-export const commands: CommandModule[] = [cacheCommand];
-export const commands: CommandModule[] = [kernelCommand];
+export const commands: CommandModule[] = [
+  kernelCommand,
+  cacheCommand,
+];
