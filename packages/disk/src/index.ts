@@ -7,3 +7,13 @@ export type { BlockSource, Extent } from './block/types.js';
 export { RawSource } from './block/raw.js';
 export { BufferSource } from './block/buffer.js';
 export { DiskError } from './block/errors.js';
+// layout and filesystems
+export type { Partition, PartitionTable, LayoutIssue } from './layout/types.js';
+export { readPartitionTable } from './layout/table.js';
+export { SliceSource, type Segment } from './layout/view.js';
+export { probeDisk, openVolume, type DiskLayout, type Volume, type LvmLayout } from './layout/probe-disk.js';
+export { probeFilesystem, type FsProbe } from './probe/probe.js';
+export { parseExtSuperblock, blkidExtType, partedExtType, type ExtInfo } from './probe/ext.js';
+export { parseLvmText, type LvmSection, type LvmValue } from './lvm/text.js';
+export { scanPv, vgFromMetadata, openLv, type LvmVg, type LvmLv, type LvmPv, type LvmSegment, type PvScan } from './lvm/vg.js';
+export { openExtFileSystem, type OpenExtOptions } from './fs/ext.js';
