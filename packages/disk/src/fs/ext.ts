@@ -22,11 +22,13 @@ interface Ext2Stats {
 interface Ext2Promises {
   lstat(path: string): Promise<Ext2Stats>;
   readdir(path: string): Promise<string[]>;
-  readFile(path: string): Promise<Uint8Array>;
   readlink(path: string): Promise<string>;
+  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(fd: number): Promise<void>;
 }
 interface Ext2Fs {
   promises: Ext2Promises;
+  open(path: string, flags: number, mode: number, cb: (err: Error | null, fd: number) => void): void;
 }
 interface Ext2Module {
   mount(disk: unknown, offset?: number): Promise<Ext2Fs>;
@@ -89,6 +91,12 @@ export async function openExtFileSystem(source: BlockSource, volume?: Volume, op
   }
   return new ExtFileSystem(fs, disk, description, options.logger ?? silentLogger);
 }
+
+// Linux open(2) flag values, which libext2fs's glue interprets.
+const O_RDONLY = 0;
+const O_NOFOLLOW = 0o400000;
+const O_NOATIME = 0o1000000;
+const READ_CHUNK = 1024 * 1024;
 
 const TYPES: Record<number, FileType> = {
   0o100000: 'file',
@@ -197,7 +205,30 @@ class ExtFileSystem implements ReadOnlyFileSystem {
     if (stat.type !== 'file') {
       throw new FsError('E_FS_NOT_FOUND', `${this.description}: ${path} is a ${stat.type}, not a regular file`, { path, fs: this.description });
     }
-    return this.call(canonical, () => this.fs.promises.readFile(canonical));
+    return this.call(canonical, () => this.readWhole(canonical, stat.size));
+  }
+
+  // libext2fs updates i_atime on read unless the file is opened O_NOATIME; that write would be refused
+  // (and fail the read), so files are always opened O_RDONLY | O_NOFOLLOW | O_NOATIME.
+  private async readWhole(canonical: string, size: number): Promise<Uint8Array> {
+    const fd = await new Promise<number>((resolve, reject) =>
+      this.fs.open(canonical, O_RDONLY | O_NOFOLLOW | O_NOATIME, 0, (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
+    try {
+      const out = new Uint8Array(size);
+      let done = 0;
+      while (done < size) {
+        const chunk = Math.min(size - done, READ_CHUNK);
+        const buf = new Uint8Array(chunk);
+        const { bytesRead } = await this.fs.promises.read(fd, buf, 0, chunk, done);
+        if (bytesRead === 0) break;
+        out.set(buf.subarray(0, bytesRead), done);
+        done += bytesRead;
+      }
+      return done === size ? out : out.subarray(0, done);
+    } finally {
+      await this.fs.promises.close(fd);
+    }
   }
 
   async close(): Promise<void> {
