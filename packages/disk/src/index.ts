@@ -23,3 +23,4 @@ export { parseExtSuperblock, blkidExtType, partedExtType, type ExtInfo } from '.
 export { parseLvmText, type LvmSection, type LvmValue } from './lvm/text.js';
 export { scanPv, vgFromMetadata, openLv, type LvmVg, type LvmLv, type LvmPv, type LvmSegment, type PvScan } from './lvm/vg.js';
 export { openExtFileSystem, type OpenExtOptions } from './fs/ext.js';
+export { inspectDisk, type DiskReport } from './layout/inspect.js';
