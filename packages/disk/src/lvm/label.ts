@@ -108,7 +108,7 @@ export async function readMetadataText(source: BlockSource, label: PvLabel, path
     const checksum = u32le(h, 56);
     const flags = u32le(h, 60);
     if (offset === 0 || flags & RAW_LOCN_IGNORED) continue;
-    if (size > MAX_METADATA || mdaSize > source.size || offset >= mdaSize || size > mdaSize - MDA_HEADER_SIZE || offset < MDA_HEADER_SIZE) {
+    if (size > MAX_METADATA || area.offset + mdaSize > source.size || offset >= mdaSize || size > mdaSize - MDA_HEADER_SIZE || offset < MDA_HEADER_SIZE) {
       throw new DiskError('E_LVM_MDA_RANGE', `${path}: LVM metadata location (offset ${offset}, ${size} bytes) is outside its ${mdaSize}-byte area`, {
         path,
       });
