@@ -66,7 +66,7 @@ async function probeHead(source: BlockSource, head: Uint8Array, path: string, is
   if (head.length >= EXT_SB_OFFSET + 1024) {
     const ext = parseExtSuperblock(head.subarray(EXT_SB_OFFSET, EXT_SB_OFFSET + 1024), path);
     if (ext) {
-      const hit: Hit = { type: ext.blkid, parted: ext.parted, uuid: ext.uuid, blockSize: ext.blockSize, size: ext.size, ext };
+      const hit: Hit = { type: ext.blkid, parted: ext.parted, uuid: ext.uuid, version: ext.version, blockSize: ext.blockSize, size: ext.size, ext };
       if (ext.label) hit.label = ext.label;
       if (ext.needsRecovery) issues.push({ code: 'W_EXT_NEEDS_RECOVERY', message: `${path}: the ext journal needs recovery; files read may be stale` });
       return hit;
@@ -133,6 +133,9 @@ async function probeFar(source: BlockSource): Promise<Hit | null> {
     const vd = await source.read(32768, 2048);
     if (ascii(vd, 1, 5) === 'CD001') {
       const hit: Hit = { type: 'iso9660', size: u32le(vd, 80) * u16le(vd, 128) };
+      // blkid's UUID for ISO 9660 is the creation date (813: "YYYYMMDDHHMMSScc") with dashes.
+      const date = ascii(vd, 813, 16);
+      if (/^\d{16}$/.test(date) && date !== '0000000000000000') hit.uuid = (date.match(/^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/) ?? []).slice(1).join('-');
       const label = ascii(vd, 40, 32).trimEnd();
       if (label) hit.label = label;
       return hit;
