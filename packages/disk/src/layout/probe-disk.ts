@@ -62,10 +62,8 @@ export async function probeDisk(source: BlockSource, options: { path?: string } 
   const pvs: LvmLayout['pvs'] = [];
   const metadata = new Map<string, { seqno: number; meta: NonNullable<Awaited<ReturnType<typeof scanPv>>>['metadata'] }>();
   for (const v of volumes) {
-    // A partitioned disk's sector 0 is its MBR; its first bytes are not a filesystem worth naming.
-    if (v.kind === 'disk' && table.scheme !== 'none') continue;
     const view = new SliceSource(source, v.segments, `${path}:${v.id}`);
-    v.filesystem = await probeFilesystem(view, `${path} (${v.id})`);
+    v.filesystem = await probeFilesystem(view, `${path} (${v.id})`, { partitioned: v.kind === 'disk' && table.scheme !== 'none' });
     if (v.filesystem?.type !== 'LVM2_member') continue;
     try {
       const scan = await scanPv(view, `${path} (${v.id})`);

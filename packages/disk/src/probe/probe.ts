@@ -29,7 +29,13 @@ export const PROBE_HEAD = 8192;
  * precedence: LUKS and LVM first, then filesystems, then the ones whose magic sits far in (iso9660 at
  * 32 KiB, btrfs at 64 KiB), read only when nothing nearer matched.
  */
-export async function probeFilesystem(source: BlockSource, path: string): Promise<FsProbe | null> {
+export async function probeFilesystem(source: BlockSource, path: string, options: { partitioned?: boolean } = {}): Promise<FsProbe | null> {
+  // A partitioned disk's first sectors are its partition table; only a filesystem whose superblock
+  // lies beyond them (an isohybrid ISO 9660) can also cover the whole disk.
+  if (options.partitioned) {
+    const far = await probeFar(source, true);
+    return far ? { ...far, issues: [] } : null;
+  }
   const head = await source.read(0, Math.min(PROBE_HEAD, source.size));
   const issues: LayoutIssue[] = [];
   try {
@@ -127,7 +133,7 @@ function probeFat(b: Uint8Array): Hit | null {
   return hit;
 }
 
-async function probeFar(source: BlockSource): Promise<Hit | null> {
+async function probeFar(source: BlockSource, isoOnly = false): Promise<Hit | null> {
   // ISO 9660 primary volume descriptor at 32 KiB: 0 type 1, 1 "CD001", 40 volume id[32].
   if (source.size >= 32768 + 2048) {
     const vd = await source.read(32768, 2048);
@@ -141,6 +147,7 @@ async function probeFar(source: BlockSource): Promise<Hit | null> {
       return hit;
     }
   }
+  if (isoOnly) return null;
   // btrfs superblock at 64 KiB: 0x20 fsid[16], 0x40 "_BHRfS_M", 0x70 total_bytes, 0x90 sectorsize, 0x12B label[256].
   if (source.size >= 0x10000 + 1024) {
     const sb = await source.read(0x10000, 1024);
