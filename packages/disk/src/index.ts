@@ -21,6 +21,6 @@ export { probeDisk, openVolume, type DiskLayout, type Volume, type LvmLayout } f
 export { probeFilesystem, type FsProbe } from './probe/probe.js';
 export { parseExtSuperblock, blkidExtType, partedExtType, type ExtInfo } from './probe/ext.js';
 export { parseLvmText, type LvmSection, type LvmValue } from './lvm/text.js';
-export { scanPv, vgFromMetadata, openLv, type LvmVg, type LvmLv, type LvmPv, type LvmSegment, type PvScan } from './lvm/vg.js';
+export { scanPv, vgFromMetadata, vgSection, type LvmVg, type LvmLv, type LvmPv, type LvmSegment, type PvScan } from './lvm/vg.js';
 export { openExtFileSystem, type OpenExtOptions } from './fs/ext.js';
 export { inspectDisk, type DiskReport } from './layout/inspect.js';
