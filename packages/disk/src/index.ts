@@ -3,6 +3,7 @@ export { MAX_SYMLINK_HOPS, DEFAULT_MAX_FILE_BYTES } from './fs/types.js';
 export { FsError, type FsErrorCode } from './fs/errors.js';
 export { resolvePath, type ResolveOps } from './fs/resolve.js';
 export { HostTreeFileSystem } from './fs/host-tree.js';
+export { ResolvingFileSystem } from './fs/resolving.js';
 export type { BlockSource, Extent } from './block/types.js';
 export { RawSource } from './block/raw.js';
 export { BufferSource } from './block/buffer.js';
