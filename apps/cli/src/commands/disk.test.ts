@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, buildTree, requireTools, tempDir, type BuiltImage } from '@xenkit/fixtures';
@@ -50,6 +51,18 @@ describe('xenkit disk', () => {
     expect(data.layout.partitions.map((p) => [p.number, p.offset])).toEqual(img.partitions.map((p) => [p.number, p.offset]));
     expect(data.layout.volumes.find((v) => v.id === 'lv:clivg/data')?.filesystem?.type).toBe('ext3');
     expect(data.layout.bytesRead).toBeGreaterThan(0);
+  });
+
+  it('exits 2 with a coded error for a GPT whose both headers are damaged', async () => {
+    const bad = buildImage({ dir: tmp.path, name: 'badgpt', table: 'gpt', partitions: [{ sizeMiB: 2, fs: 'none' }] });
+    const fd = openSync(bad.rawPath, 'r+');
+    writeSync(fd, Buffer.from('XX'), 0, 2, 512 + 60);
+    writeSync(fd, Buffer.from('XX'), 0, 2, bad.size - 512 + 60);
+    closeSync(fd);
+    const r = await runCaptured(['disk', bad.rawPath]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/E_GPT_CORRUPT/);
+    expect(r.stdout).toBe('');
   });
 
   it('exits 2 with a coded error for a missing image', async () => {
