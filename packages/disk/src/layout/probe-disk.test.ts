@@ -134,6 +134,27 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
     expect(layout.lvm?.pvs[0]?.uuid).toBe(blkidAt(lvm.rawPath, lvm.partitions[1]?.offset ?? 0).UUID);
   });
 
+  it('maps an LV spanning two PVs of one VG', async () => {
+    const two = buildImage({
+      dir: tmp.path,
+      name: 'twopv',
+      table: 'gpt',
+      partitions: [
+        { sizeMiB: 12, fs: 'lvm' },
+        { sizeMiB: 12, fs: 'lvm' },
+      ],
+      lvm: { vg: 'twovg', lvs: [{ name: 'wide', sizeMiB: 16, fs: 'ext4' }] },
+    });
+    const layout = await probe(two.rawPath);
+    expect(layout.lvm?.pvs.map((p) => p.volume)).toEqual(['p1', 'p2']);
+    expect(layout.lvm?.vgs[0]?.pvs.every((p) => p.present)).toBe(true);
+    const wide = layout.volumes.find((v) => v.id === 'lv:twovg/wide');
+    const built = two.lvs[0];
+    expect(built?.segments.length).toBe(2);
+    expect(wide?.segments).toEqual(built?.segments.map((s) => ({ offset: s.offset, length: s.size })));
+    expect(wide?.filesystem?.type).toBe('ext4');
+  });
+
   it('reports a hybrid MBR next to the GPT', async () => {
     const small = buildImage({ dir: tmp.path, name: 'hybrid', table: 'gpt', partitions: [{ sizeMiB: 2, fs: 'none' }, { sizeMiB: 2, fs: 'none' }] });
     const bytes = new Uint8Array(readFileSync(small.rawPath));

@@ -109,22 +109,24 @@ export async function probeDisk(source: BlockSource, options: { path?: string } 
 }
 
 /**
- * An LV as a volume: its ranges moved from PV to disk coordinates. A PV must be a single-range volume
- * (a partition or the disk); an LV spanning PVs, or not linear, gets no segments and stays unprobed.
+ * An LV as a volume: each range moved from its PV's coordinates to the disk's. Every PV must be a
+ * single-range volume of this image (a partition or the disk); an LV that is not linear, or that
+ * lives partly on a PV this image lacks, gets no segments and stays unprobed.
  */
 function lvVolume(vg: LvmVg, lv: LvmLv, pvs: LvmLayout['pvs'], volumes: Volume[], path: string, issues: LayoutIssue[]): Volume {
   const v = volumeOf(`lv:${vg.name}/${lv.name}`, 'lv', []);
   v.lv = { vg: vg.name, name: lv.name };
   v.size = lv.size;
-  const ranges = lv.ranges ?? [];
-  const pvUuid = ranges[0]?.pv;
-  const pvVolume = volumes.find((x) => x.id === pvs.find((p) => p.uuid === pvUuid)?.volume);
-  if (ranges.length === 0 || !pvVolume || pvVolume.segments.length !== 1 || ranges.some((r) => r.pv !== pvUuid)) return v;
-  const base = (pvVolume.segments[0] as Segment).offset;
-  const segments = ranges.map((r) => ({ offset: base + r.offset, length: r.length }));
-  if (segments.some((s) => s.offset + s.length > base + pvVolume.size)) {
-    issues.push({ code: 'E_LVM_LV_RANGE', message: `${path}: LV ${vg.name}/${lv.name} extends past the end of its PV` });
-    return v;
+  const segments: Segment[] = [];
+  for (const r of lv.ranges ?? []) {
+    const pvVolume = volumes.find((x) => x.id === pvs.find((p) => p.uuid === r.pv)?.volume);
+    const base = pvVolume?.segments.length === 1 ? (pvVolume.segments[0] as Segment).offset : undefined;
+    if (!pvVolume || base === undefined) return v;
+    if (r.offset + r.length > pvVolume.size) {
+      issues.push({ code: 'E_LVM_LV_RANGE', message: `${path}: LV ${vg.name}/${lv.name} extends past the end of its PV (${pvVolume.id})` });
+      return v;
+    }
+    segments.push({ offset: base + r.offset, length: r.length });
   }
   v.segments = segments;
   v.offset = segments[0]?.offset ?? 0;
