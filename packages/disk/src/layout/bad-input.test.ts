@@ -102,6 +102,16 @@ describe('damaged and hostile layouts give coded errors or reported issues', () 
     expect(layout.volumes.find((v) => v.kind === 'disk')?.filesystem?.type).toBe('LVM2_member');
   });
 
+  it('falls back to the second metadata copy when the first is damaged', async () => {
+    const two = buildImage({ dir: tmp.path, name: 'lvm2copies', table: 'none', sizeMiB: 16, partitions: [{ sizeMiB: 16, fs: 'lvm' }], lvm: { vg: 'copyvg', metadataCopies: 2, lvs: [{ name: 'a', sizeMiB: 4, fs: 'ext4' }] } });
+    const bytes = load(two);
+    const { textAt } = lvmText(bytes);
+    bytes[textAt + 3] = 0x7b;
+    const layout = await probeDisk(new BufferSource(bytes, 'lvm-copy'));
+    expect(layout.lvm?.vgs.map((v) => v.name)).toEqual(['copyvg']);
+    expect(layout.volumes.find((v) => v.id === 'lv:copyvg/a')?.filesystem?.type).toBe('ext4');
+  });
+
   it('refuses garbage LVM metadata with a valid checksum', async () => {
     const bytes = load(lvm);
     const { mda, textAt, size } = lvmText(bytes);
