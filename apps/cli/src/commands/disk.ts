@@ -75,6 +75,7 @@ export function renderDisk(r: DiskReport, s: Style): string {
       rows.push([String(p.number), bytes(p.offset), bytes(p.size), `${p.kind === 'gpt' ? p.typeName : `${p.type} ${p.typeName}`}${name}`, p.bootable ? '*' : '', v ? fsText(v) : '-']);
     }
     out.push(...table(rows.map((row, i) => (i === 0 ? row.map((c) => s.dim(c)) : row))));
+    if (t.extended) out.push(s.dim(`  (logical partitions live in extended partition ${t.extended.number}: ${bytes(t.extended.offset)} +${bytes(t.extended.size)})`));
   } else {
     const disk = r.layout.volumes.find((v) => v.kind === 'disk');
     out.push(`whole disk: ${disk ? fsText(disk) : '-'}`);
