@@ -53,7 +53,11 @@ function isAbort(e: unknown): boolean {
   return (e as Error | undefined)?.name === 'RuntimeError' || /abort/i.test(String((e as Error | undefined)?.message ?? ''));
 }
 
-function discardAbortedModule(): void {
+const abortedModules = new WeakSet<Ext2Module>();
+
+function discardAbortedModule(module: Ext2Module): void {
+  abortedModules.add(module);
+  if (ext2fsModule !== module) return;
   const dir = require.resolve('ext2fs').replace(/index\.js$/, '');
   for (const key of Object.keys(require.cache)) if (key.startsWith(dir)) delete require.cache[key];
   ext2fsModule = undefined;
@@ -113,7 +117,7 @@ export async function openExtFileSystem(source: BlockSource, volume?: Volume, op
   try {
     fs = await module.mount(disk, 0);
   } catch (e) {
-    if (isAbort(e)) discardAbortedModule();
+    if (isAbort(e)) discardAbortedModule(module);
     throw new FsError('E_FS_CORRUPT', `${description}: libext2fs cannot open the filesystem (${(e as Error).message}); is it ext2/3/4?`, {
       path: '/',
       fs: description,
@@ -126,7 +130,7 @@ export async function openExtFileSystem(source: BlockSource, volume?: Volume, op
 const O_RDONLY = 0;
 const O_NOFOLLOW = 0o400000;
 const O_NOATIME = 0o1000000;
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 256 * 1024;
 
 const TYPES: Record<number, FileType> = {
   0o100000: 'file',
@@ -141,7 +145,6 @@ const TYPES: Record<number, FileType> = {
 class ExtFileSystem extends ResolvingFileSystem {
   protected readonly ops: ResolveOps;
   private closed = false;
-  private aborted = false;
 
   constructor(
     private readonly module: Ext2Module,
@@ -175,14 +178,13 @@ class ExtFileSystem extends ResolvingFileSystem {
 
   private async call<T>(path: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new FsError('E_FS_CORRUPT', `${this.description}: filesystem is closed`, { path, fs: this.description });
-    if (this.aborted) throw new FsError('E_FS_CORRUPT', `${this.description}: the ext reader aborted on this filesystem`, { path, fs: this.description });
+    if (abortedModules.has(this.module)) {
+      throw new FsError('E_FS_CORRUPT', `${this.description}: the ext reader (libext2fs) aborted; reopen the filesystem`, { path, fs: this.description });
+    }
     try {
       return await fn();
     } catch (e) {
-      if (isAbort(e)) {
-        this.aborted = true;
-        if (ext2fsModule === this.module) discardAbortedModule();
-      }
+      if (isAbort(e)) discardAbortedModule(this.module);
       throw this.wrap(e, path);
     }
   }
@@ -221,7 +223,7 @@ class ExtFileSystem extends ResolvingFileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.aborted) return;
+    if (abortedModules.has(this.module)) return;
     try {
       await this.module.umount(this.fs);
     } catch (e) {
