@@ -143,16 +143,20 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
         { sizeMiB: 12, fs: 'lvm' },
         { sizeMiB: 12, fs: 'lvm' },
       ],
-      lvm: { vg: 'twovg', lvs: [{ name: 'wide', sizeMiB: 16, fs: 'ext4' }] },
+      // Two extents per PV: the striped LV takes one of each, so 'wide' must take the other of each.
+      lvm: { vg: 'twovg', lvs: [{ name: 'striped', sizeMiB: 8, fs: 'none', lvcreateArgs: ['-i', '2', '-I', '64k'] }, { name: 'wide', sizeMiB: 8, fs: 'ext4' }] },
     });
     const layout = await probe(two.rawPath);
     expect(layout.lvm?.pvs.map((p) => p.volume)).toEqual(['p1', 'p2']);
     expect(layout.lvm?.vgs[0]?.pvs.every((p) => p.present)).toBe(true);
     const wide = layout.volumes.find((v) => v.id === 'lv:twovg/wide');
-    const built = two.lvs[0];
+    const built = two.lvs.find((l) => l.name === 'wide');
     expect(built?.segments.length).toBe(2);
     expect(wide?.segments).toEqual(built?.segments.map((s) => ({ offset: s.offset, length: s.size })));
     expect(wide?.filesystem?.type).toBe('ext4');
+    const striped = layout.lvm?.vgs[0]?.lvs.find((l) => l.name === 'striped');
+    expect(striped?.unmappable).toBe('2-way striped segment');
+    expect(layout.volumes.find((v) => v.id === 'lv:twovg/striped')).toMatchObject({ segments: [], filesystem: null, size: 8 * 1024 * 1024 });
   });
 
   it('reports a hybrid MBR next to the GPT', async () => {
