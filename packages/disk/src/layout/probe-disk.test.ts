@@ -37,7 +37,7 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
       table: 'gpt',
       partitions: [
         { sizeMiB: 300, fs: 'xfs', label: 'data', name: 'data' },
-        { sizeMiB: 8, fs: 'ext4', name: 'boot', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' },
+        { sizeMiB: 8, fs: 'ext4', name: 'boot', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', bootable: true },
       ],
     });
     lvm = buildImage({
@@ -112,12 +112,14 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
 
   it('reads GPT entries, names and GUIDs as sfdisk lists them', async () => {
     const layout = await probe(gpt.rawPath);
-    const ref = sfdiskJson(gpt.rawPath) as { id?: string; partitions?: { start: number; size: number; type: string; uuid: string; name: string }[] };
+    const ref = sfdiskJson(gpt.rawPath) as { id?: string; partitions?: { start: number; size: number; type: string; uuid: string; name: string; attrs?: string }[] };
     expect(layout.table).toMatchObject({ scheme: 'gpt', pmbr: 'protective', gptHeader: 'primary', diskId: ref.id });
     expect(layout.partitions.map((p) => [p.startSector, p.sectors, p.type, p.uuid, p.name])).toEqual(
       (ref.partitions ?? []).map((p) => [p.start, p.size, p.type, p.uuid, p.name]),
     );
     expect(layout.partitions[1]?.typeName).toBe('EFI System');
+    expect(layout.partitions.map((p) => p.bootable)).toEqual((ref.partitions ?? []).map((p) => p.attrs === 'LegacyBIOSBootable'));
+    expect(layout.partitions[1]?.bootable).toBe(true);
   });
 
   it('finds the VG, maps a two-segment LV and probes the filesystems inside LVs', async () => {
