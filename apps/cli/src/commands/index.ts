@@ -1,6 +1,7 @@
 import type { CommandModule } from '../program.js';
 import { kernelCommand } from './kernel.js';
 import { cacheCommand } from './cache.js';
+import { diskCommand } from './disk.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
@@ -10,3 +11,4 @@ export const commands: CommandModule[] = [
   kernelCommand,
   cacheCommand,
 ];
+export const commands: CommandModule[] = [diskCommand];
