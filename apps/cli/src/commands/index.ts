@@ -1,14 +1,14 @@
 import type { CommandModule } from '../program.js';
+import { diskCommand } from './disk.js';
 import { kernelCommand } from './kernel.js';
 import { cacheCommand } from './cache.js';
-import { diskCommand } from './disk.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
  * {@link CommandModule}; add it here to make it reachable.
  */
 export const commands: CommandModule[] = [
+  diskCommand,
   kernelCommand,
   cacheCommand,
 ];
-export const commands: CommandModule[] = [diskCommand];

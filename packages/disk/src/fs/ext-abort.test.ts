@@ -39,3 +39,25 @@ describe('openExtFileSystem after libext2fs aborts', () => {
     await fresh.close();
   }, 120_000);
 });
+
+describe('loading libext2fs', () => {
+  it('leaves the host process error handlers as they were', async () => {
+    const { buildImage } = await import('@xenkit/fixtures');
+    const { openDisk, probeDisk } = await import('../index.js');
+    const before = ['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e));
+    const dir = tempDir();
+    try {
+      const img = buildImage({ dir: dir.path, name: 'h', table: 'mbr', format: 'raw', partitions: [{ sizeMiB: 8, fs: 'ext4' }] });
+      const disk = await openDisk(img.path);
+      const layout = await probeDisk(disk);
+      const volume = layout.volumes.find((v) => v.filesystem?.type === 'ext4');
+      const fs = await openExtFileSystem(disk, volume);
+      expect(await fs.exists('/lost+found')).toBe(true);
+      await fs.close();
+      await disk.close();
+    } finally {
+      dir.cleanup();
+    }
+    expect(['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e))).toEqual(before);
+  });
+});

@@ -45,8 +45,25 @@ let ext2fsModule: Ext2Module | undefined;
  * next filesystem; the aborted one only ever fails with a coded error.
  */
 function ext2fs(): Ext2Module {
-  ext2fsModule ??= require('ext2fs') as Ext2Module;
+  ext2fsModule ??= loadWithoutGlobalHandlers();
   return ext2fsModule;
+}
+
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+// The Emscripten glue inside ext2fs installs process-wide handlers that rethrow every uncaught error
+// and unhandled rejection — in any part of the host program — and print the whole minified module
+// with them. A library must not change how its host process handles errors, so remove what it added.
+function loadWithoutGlobalHandlers(): Ext2Module {
+  const emitter = process as NodeJS.EventEmitter;
+  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  const module = require('ext2fs') as Ext2Module;
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return module;
 }
 
 function isAbort(e: unknown): boolean {
