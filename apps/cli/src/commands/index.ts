@@ -1,8 +1,16 @@
 import type { CommandModule } from '../program.js';
 import { labCommand } from './lab.js';
+import { diskCommand } from './disk.js';
+import { kernelCommand } from './kernel.js';
+import { cacheCommand } from './cache.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
  * {@link CommandModule}; add it here to make it reachable.
  */
-export const commands: CommandModule[] = [labCommand];
+export const commands: CommandModule[] = [
+  diskCommand,
+  kernelCommand,
+  cacheCommand,
+  labCommand,
+];
