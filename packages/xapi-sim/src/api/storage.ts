@@ -124,6 +124,8 @@ export const storageHandlers: HandlerTable = {
     return '';
   },
   'VDI.update': () => '',
+  // The lab runs no NBD server; xapi also answers [] when no network has purpose nbd/insecure_nbd.
+  'VDI.get_nbd_info': () => [],
   'SR.scan': () => '',
   'SR.get_supported_types': () => ['ext', 'lvm', 'nfs', 'iso'],
   'VBD.create': (ctx, record) => {

@@ -91,6 +91,32 @@ describe('/import_raw_vdi and /export_raw_vdi', () => {
     expect(readFileSync(join(tmp.path, 'back.raw')).equals(data)).toBe(true);
   });
 
+  it('exports a differential VHD against base= (only changed blocks), readable by qemu-img', async () => {
+    requireTools('qemu-img');
+    const { ref } = await newVdi();
+    // The 200 comes before the body is consumed (as in xapi): the task says when the import is done.
+    const put = async (body: Buffer) => {
+      const r = await fetch(`${lab.url}/import_raw_vdi?session_id=${session}&vdi=${ref}`, { method: 'PUT', body });
+      expect((await taskResult(r.headers.get('task-id') as string)).status).toBe('success');
+    };
+    await put(pattern());
+    const snap = await x.call<string>('VDI.snapshot', ref, {});
+    const changed = pattern();
+    changed.write('changed after the snapshot', 5 * MiB);
+    await put(changed);
+    const r = await fetch(`${lab.url}/export_raw_vdi?session_id=${session}&vdi=${ref}&format=vhd&base=${snap}`);
+    const delta = Buffer.from(await r.arrayBuffer());
+    // footer copy + dynamic header + one BAT sector + one 2 MiB block (with its bitmap) + footer
+    expect(delta.length).toBe(512 + 1024 + 512 + 512 + 2 * MiB + 512);
+    writeFileSync(join(tmp.path, 'delta.vhd'), delta);
+    exec('qemu-img', ['convert', '-f', 'vpc', '-O', 'raw', join(tmp.path, 'delta.vhd'), join(tmp.path, 'delta.raw')]);
+    const back = readFileSync(join(tmp.path, 'delta.raw'));
+    expect(back.subarray(4 * MiB, 6 * MiB).equals(changed.subarray(4 * MiB, 6 * MiB))).toBe(true);
+    expect(back.subarray(0, 4 * MiB).every((b) => b === 0)).toBe(true);
+    const missing = await fetch(`${lab.url}/export_raw_vdi?session_id=${session}&vdi=${ref}&format=vhd&base=OpaqueRef:gone`);
+    expect(missing.status).toBe(404);
+  });
+
   it("accepts xapi's chunked raw framing", async () => {
     const { ref } = await newVdi();
     const frame = (offset: number, payload: Buffer) => {
@@ -168,7 +194,8 @@ describe('/export and /import (XVA)', () => {
     const { ref: vdi } = await newVdi(0, 4 * MiB);
     await x.call('VBD.create', { VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk' });
     const data = pattern(2 * MiB);
-    await fetch(`${lab.url}/import_raw_vdi?session_id=${session}&vdi=${vdi}`, { method: 'PUT', body: data });
+    const put = await fetch(`${lab.url}/import_raw_vdi?session_id=${session}&vdi=${vdi}`, { method: 'PUT', body: data });
+    expect((await taskResult(put.headers.get('task-id') as string)).status).toBe('success');
     const xva = join(tmp.path, 'vm.xva');
     const host = new URL(lab.url).host;
     await execAsync('curl', ['-sSf', '-o', xva, `http://root:xenkit@${host}/export?uuid=${vmUuid}`]);
