@@ -90,6 +90,17 @@ describe('event.from', () => {
     expect(await x.fail('event.inject', 'VM', 'OpaqueRef:gone')).toEqual(['HANDLE_INVALID', 'VM', 'OpaqueRef:gone']);
   });
 
+  it('ends a waiting event.from with SESSION_INVALID when its session logs out', async () => {
+    const other = caller(lab.url, await login(lab.url));
+    const { token } = await other.call<Batch>('event.from', ['pool'], '', 0);
+    const waiting = other.fail('event.from', ['pool'], token, 10);
+    await new Promise((r) => setTimeout(r, 100));
+    await other.call('session.logout');
+    const host = (await x.call<string[]>('host.get_all'))[0] as string;
+    await x.call('event.inject', 'host', host);
+    expect((await waiting)[0]).toBe('SESSION_INVALID');
+  });
+
   it('delivers task progress to watchers', async () => {
     const { token } = await x.call<Batch>('event.from', ['task'], '', 0);
     const [tpl] = await x.call<string[]>('VM.get_by_name_label', 'Debian Bookworm 12');
