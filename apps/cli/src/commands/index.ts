@@ -1,7 +1,7 @@
 import type { CommandModule } from '../program.js';
-import { labCommand } from './lab.js';
 import { diskCommand } from './disk.js';
 import { kernelCommand } from './kernel.js';
+import { labCommand } from './lab.js';
 import { cacheCommand } from './cache.js';
 
 /**
@@ -11,6 +11,6 @@ import { cacheCommand } from './cache.js';
 export const commands: CommandModule[] = [
   diskCommand,
   kernelCommand,
-  cacheCommand,
   labCommand,
+  cacheCommand,
 ];
