@@ -66,13 +66,13 @@ function rockRidge(su: Buffer): { name?: string; mode?: number } {
   return { name, mode };
 }
 
+// The reader behind both Iso9660FileSystem.open and openIso9660FileSystem, set by the class (only it may construct one).
+let mountIso9660: (source: BlockSource, description: string) => Promise<Iso9660FileSystem>;
+
 /**
  * ISO 9660 reader (read-only), as config drives made by genisoimage are: Rock Ridge names when
  * present, then Joliet, then plain ISO names (";1" version and a trailing "." dropped, lower-cased).
  */
-// The reader behind both Iso9660FileSystem.open and openIso9660FileSystem; set by the class, which alone may construct one.
-let mountIso9660: (source: BlockSource, description: string) => Promise<Iso9660FileSystem>;
-
 export class Iso9660FileSystem extends SimpleFileSystem {
   static {
     mountIso9660 = (source, description) => Iso9660FileSystem.read(source, description);

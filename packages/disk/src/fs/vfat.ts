@@ -38,10 +38,10 @@ interface Geometry {
   rootCluster: number;
 }
 
-/** FAT12/16/32 reader (read-only, long names), as `mkfs.vfat -n config-2` config drives are. */
-// The reader behind both VfatFileSystem.open and openVfatFileSystem; set by the class, which alone may construct one.
+// The reader behind both VfatFileSystem.open and openVfatFileSystem, set by the class (only it may construct one).
 let mountVfat: (source: BlockSource, description: string) => Promise<VfatFileSystem>;
 
+/** FAT12/16/32 reader (read-only, long names), as `mkfs.vfat -n config-2` config drives are. */
 export class VfatFileSystem extends SimpleFileSystem {
   static {
     mountVfat = (source, description) => VfatFileSystem.read(source, description);
