@@ -1,14 +1,13 @@
 import { createRequire } from 'node:module';
 import { silentLogger, type Logger } from '@xenkit/core';
 import type { BlockSource } from '../block/types.js';
-import { SliceSource } from '../layout/view.js';
 import type { Volume } from '../layout/probe-disk.js';
-import { sourcePath } from '../layout/table.js';
 import { extGeometryProblem } from '../probe/ext.js';
 import { FsError, type FsErrorCode } from './errors.js';
 import type { ResolveOps } from './resolve.js';
 import { ResolvingFileSystem } from './resolving.js';
 import type { FileStat, FileType, ReadOnlyFileSystem } from './types.js';
+import { volumeView, type OpenFsOptions } from './volume-view.js';
 
 // ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
 interface Ext2Stats {
@@ -105,9 +104,7 @@ class ReadOnlyDisk {
   async flush(): Promise<void> {}
 }
 
-export interface OpenExtOptions {
-  /** Shown in errors and evidence; default "ext on <image> (<volume>)". */
-  description?: string;
+export interface OpenExtOptions extends OpenFsOptions {
   logger?: Logger;
 }
 
@@ -117,12 +114,7 @@ export interface OpenExtOptions {
  * components are real directories, so symlinks in the image cannot lead outside its root.
  */
 export async function openExtFileSystem(source: BlockSource, volume?: Volume, options: OpenExtOptions = {}): Promise<ReadOnlyFileSystem> {
-  const path = sourcePath(source);
-  const view = volume ? new SliceSource(source, volume.segments, `${path}:${volume.id}`) : source;
-  const description = options.description ?? `ext on ${path}${volume ? ` (${volume.id})` : ''}`;
-  if (volume && volume.segments.length === 0) {
-    throw new FsError('E_FS_CORRUPT', `${description}: volume ${volume.id} has no readable byte ranges`, { path: '/', fs: description });
-  }
+  const { view, description } = volumeView(source, volume, 'ext', options.description);
   const sb = view.size >= 2048 ? await view.read(1024, 1024) : new Uint8Array(0);
   const problem = sb.length > 0 ? extGeometryProblem(sb, view.size) : `volume of ${view.size} bytes is too small for ext`;
   if (problem) {

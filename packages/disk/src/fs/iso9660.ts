@@ -1,137 +1,16 @@
-import type { BlockSource } from '../block/types.js';
+import { sourcePath, type BlockSource } from '../block/types.js';
+import type { Volume } from '../layout/probe-disk.js';
 import { FsError } from './errors.js';
-import { resolvePath, type ResolveOps } from './resolve.js';
-import { DEFAULT_MAX_FILE_BYTES, type FileStat, type ReadFileOptions, type ReadOnlyFileSystem } from './types.js';
-
-/** One directory entry of a simple (no symlinks, no hard links) read-only filesystem. */
-export interface SimpleEntry {
-  type: 'file' | 'directory';
-  size: number;
-  mode: number;
-  mtimeMs: number;
-  /** Format-specific location (ISO extent LBA, FAT first cluster). */
-  loc: number;
-}
-
-const MAX_ENTRIES_PER_DIR = 65_536;
+import { SimpleFileSystem, type SimpleEntry } from './simple.js';
+import { volumeView, type OpenFsOptions } from './volume-view.js';
 
 /**
- * Shared body of the small config-drive readers (iso9660, vfat): path resolution through
- * {@link resolvePath}, lazily listed and cached directories, bounded reads. A subclass supplies
- * how to list a directory and read a file's bytes.
+ * Open the ISO 9660 filesystem on `source` (or on `volume` of it, as {@link probeDisk} found it) for
+ * reading. `source` stays the caller's: closing the filesystem leaves it open.
  */
-export abstract class SimpleFileSystem implements ReadOnlyFileSystem {
-  private readonly dirs = new Map<string, Map<string, SimpleEntry>>();
-  private readonly ops: ResolveOps;
-  abstract readonly label: string;
-
-  protected constructor(
-    readonly description: string,
-    protected readonly source: BlockSource,
-    private readonly rootEntry: SimpleEntry,
-  ) {
-    this.ops = {
-      lstatCanonical: async (p) => {
-        const e = await this.entry(p);
-        return e ? this.toStat(e) : null;
-      },
-      readlinkCanonical: async (p) => {
-        throw this.err('E_FS_NOT_SYMLINK', p, `${p} is not a symbolic link`);
-      },
-    };
-  }
-
-  protected abstract list(dir: SimpleEntry): Promise<Map<string, SimpleEntry>>;
-  protected abstract readData(file: SimpleEntry): Promise<Uint8Array>;
-
-  protected err(code: ConstructorParameters<typeof FsError>[0], path: string, what: string): FsError {
-    return new FsError(code, `${this.description}: ${what}`, { path, fs: this.description });
-  }
-
-  protected checkCount(n: number, path: string): void {
-    if (n > MAX_ENTRIES_PER_DIR) throw this.err('E_FS_CORRUPT', path, `directory ${path} has over ${MAX_ENTRIES_PER_DIR} entries`);
-  }
-
-  private toStat(e: SimpleEntry): FileStat {
-    return { type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.size, mtimeMs: e.mtimeMs, ino: e.loc, nlink: 1 };
-  }
-
-  private async children(path: string, e: SimpleEntry): Promise<Map<string, SimpleEntry>> {
-    let m = this.dirs.get(path);
-    if (!m) {
-      m = await this.list(e);
-      this.dirs.set(path, m);
-    }
-    return m;
-  }
-
-  /** The entry at a canonical path (parents are directories), or null. */
-  private async entry(path: string): Promise<SimpleEntry | null> {
-    let cur = this.rootEntry;
-    let at = '/';
-    for (const part of path.split('/').filter((p) => p.length > 0)) {
-      if (cur.type !== 'directory') return null;
-      const next = (await this.children(at, cur)).get(part);
-      if (!next) return null;
-      at = at === '/' ? `/${part}` : `${at}/${part}`;
-      cur = next;
-    }
-    return cur;
-  }
-
-  async lstat(path: string): Promise<FileStat> {
-    return (await resolvePath(this.ops, path, this.description, false)).stat;
-  }
-
-  async stat(path: string): Promise<FileStat> {
-    return (await resolvePath(this.ops, path, this.description, true)).stat;
-  }
-
-  async realpath(path: string): Promise<string> {
-    return (await resolvePath(this.ops, path, this.description, true)).path;
-  }
-
-  async exists(path: string): Promise<boolean> {
-    try {
-      await resolvePath(this.ops, path, this.description, true);
-      return true;
-    } catch (e) {
-      if (e instanceof FsError && e.code !== 'E_FS_BAD_PATH') return false;
-      throw e;
-    }
-  }
-
-  async readlink(path: string): Promise<string> {
-    await resolvePath(this.ops, path, this.description, false);
-    throw this.err('E_FS_NOT_SYMLINK', path, `${path} is not a symbolic link`);
-  }
-
-  async readdir(path: string): Promise<string[]> {
-    const { path: canonical } = await resolvePath(this.ops, path, this.description, true);
-    const e = await this.entry(canonical);
-    if (!e || e.type !== 'directory') throw this.err('E_FS_NOT_DIRECTORY', path, `${path} is not a directory`);
-    return [...(await this.children(canonical, e)).keys()].sort();
-  }
-
-  async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
-    const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    const { path: canonical } = await resolvePath(this.ops, path, this.description, true);
-    const e = await this.entry(canonical);
-    if (!e) throw this.err('E_FS_NOT_FOUND', path, `no such file: ${path}`);
-    if (e.type === 'directory') throw this.err('E_FS_IS_DIRECTORY', path, `${path} is a directory`);
-    if (e.size > max) throw this.err('E_FS_TOO_LARGE', path, `${path} is ${e.size} bytes, over the ${max}-byte limit`);
-    return this.readData(e);
-  }
-
-  async close(): Promise<void> {
-    await this.source.close();
-  }
-}
-
-/** The image path of a source that has one (RawSource, BufferSource), else its format. */
-export function sourceName(source: BlockSource): string {
-  const p = (source as { path?: unknown }).path;
-  return typeof p === 'string' ? p : source.format;
+export async function openIso9660FileSystem(source: BlockSource, volume?: Volume, options: OpenFsOptions = {}): Promise<Iso9660FileSystem> {
+  const { view, description } = volumeView(source, volume, 'iso9660', options.description);
+  return mountIso9660(view, description);
 }
 
 const SECTOR = 2048;
@@ -187,11 +66,18 @@ function rockRidge(su: Buffer): { name?: string; mode?: number } {
   return { name, mode };
 }
 
+// The reader behind both Iso9660FileSystem.open and openIso9660FileSystem, set by the class (only it may construct one).
+let mountIso9660: (source: BlockSource, description: string) => Promise<Iso9660FileSystem>;
+
 /**
  * ISO 9660 reader (read-only), as config drives made by genisoimage are: Rock Ridge names when
  * present, then Joliet, then plain ISO names (";1" version and a trailing "." dropped, lower-cased).
  */
 export class Iso9660FileSystem extends SimpleFileSystem {
+  static {
+    mountIso9660 = (source, description) => Iso9660FileSystem.read(source, description);
+  }
+
   private constructor(
     description: string,
     source: BlockSource,
@@ -209,8 +95,15 @@ export class Iso9660FileSystem extends SimpleFileSystem {
     return vd.toString('latin1', 1, 6) === 'CD001';
   }
 
-  static async open(source: BlockSource, description = sourceName(source)): Promise<Iso9660FileSystem> {
-    const desc = `iso9660 on ${description}`;
+  /**
+   * Read the ISO 9660 filesystem filling `source`; closing it closes `source`.
+   * {@link openIso9660FileSystem} is the form that also takes a volume and leaves `source` open.
+   */
+  static open(source: BlockSource, description = sourcePath(source)): Promise<Iso9660FileSystem> {
+    return Iso9660FileSystem.read(source, `iso9660 on ${description}`);
+  }
+
+  private static async read(source: BlockSource, desc: string): Promise<Iso9660FileSystem> {
     const corrupt = (what: string): FsError => new FsError('E_FS_CORRUPT', `${desc}: ${what}`, { path: '/', fs: desc });
     let pvd: Buffer | undefined;
     let joliet: Buffer | undefined;

@@ -1,6 +1,8 @@
-import type { BlockSource } from '../block/types.js';
+import { sourcePath, type BlockSource } from '../block/types.js';
+import type { Volume } from '../layout/probe-disk.js';
 import { FsError } from './errors.js';
-import { SimpleFileSystem, sourceName, type SimpleEntry } from './iso9660.js';
+import { SimpleFileSystem, type SimpleEntry } from './simple.js';
+import { volumeView, type OpenFsOptions } from './volume-view.js';
 
 // FAT boot sector / BPB (Microsoft FAT spec), offsets in bytes:
 //   11 bytes/sector u16 | 13 sectors/cluster u8 | 14 reserved sectors u16 | 16 FAT count u8
@@ -13,6 +15,15 @@ import { SimpleFileSystem, sourceName, type SimpleEntry } from './iso9660.js';
 const ATTR_DIR = 0x10;
 const ATTR_VOLUME = 0x08;
 const ATTR_LFN = 0x0f;
+
+/**
+ * Open the FAT12/16/32 filesystem on `source` (or on `volume` of it, as {@link probeDisk} found it)
+ * for reading. `source` stays the caller's: closing the filesystem leaves it open.
+ */
+export async function openVfatFileSystem(source: BlockSource, volume?: Volume, options: OpenFsOptions = {}): Promise<VfatFileSystem> {
+  const { view, description } = volumeView(source, volume, 'vfat', options.description);
+  return mountVfat(view, description);
+}
 
 interface Geometry {
   bps: number;
@@ -27,8 +38,15 @@ interface Geometry {
   rootCluster: number;
 }
 
+// The reader behind both VfatFileSystem.open and openVfatFileSystem, set by the class (only it may construct one).
+let mountVfat: (source: BlockSource, description: string) => Promise<VfatFileSystem>;
+
 /** FAT12/16/32 reader (read-only, long names), as `mkfs.vfat -n config-2` config drives are. */
 export class VfatFileSystem extends SimpleFileSystem {
+  static {
+    mountVfat = (source, description) => VfatFileSystem.read(source, description);
+  }
+
   private fat: Buffer | undefined;
 
   private constructor(
@@ -49,8 +67,15 @@ export class VfatFileSystem extends SimpleFileSystem {
     return b[510] === 0x55 && b[511] === 0xaa && [512, 1024, 2048, 4096].includes(bps) && (b[16] ?? 0) > 0 && b.readUInt16LE(14) > 0;
   }
 
-  static async open(source: BlockSource, description = sourceName(source)): Promise<VfatFileSystem> {
-    const desc = `vfat on ${description}`;
+  /**
+   * Read the FAT filesystem filling `source`; closing it closes `source`.
+   * {@link openVfatFileSystem} is the form that also takes a volume and leaves `source` open.
+   */
+  static open(source: BlockSource, description = sourcePath(source)): Promise<VfatFileSystem> {
+    return VfatFileSystem.read(source, `vfat on ${description}`);
+  }
+
+  private static async read(source: BlockSource, desc: string): Promise<VfatFileSystem> {
     const corrupt = (what: string): FsError => new FsError('E_FS_CORRUPT', `${desc}: ${what}`, { path: '/', fs: desc });
     if (source.size < 512) throw corrupt('image smaller than a boot sector');
     const b = Buffer.from(await source.read(0, 512));
