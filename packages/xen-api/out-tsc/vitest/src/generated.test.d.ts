@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=generated.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=xmlrpc.test.d.ts.map
