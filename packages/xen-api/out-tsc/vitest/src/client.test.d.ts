@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=client.test.d.ts.map

@@ -1,0 +1,169 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { BlockSource } from '@xenkit/disk';
+import { redactText } from '@xenkit/core';
+import type { XapiSession } from './client.js';
+import { XapiProtocolError } from './errors.js';
+import { transportError } from './http.js';
+import { chunkedFrames, chunkedLength, dataRuns } from './chunked.js';
+import { taskOutcome, waitTask } from './tasks.js';
+
+export interface TransferProgress {
+  /** Bytes on the wire so far and in total (for a sparse upload: the data sent, not the disk size). */
+  done: number;
+  total: number;
+}
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface ImportVdiOptions extends TransferOptions {
+  /** The VDI to write (ref or uuid). */
+  vdi: string;
+  /** A disk (raw, qcow2, VHD… as a BlockSource): only its allocated, non-zero data is sent. */
+  source?: BlockSource;
+  /** Or a file sent as it is, in `format` (`vhd`: a VHD file; `raw`: every byte). */
+  file?: string;
+  format?: 'raw' | 'vhd';
+}
+
+export interface ExportVdiOptions extends TransferOptions {
+  vdi: string;
+  file: string;
+  format?: 'raw' | 'vhd';
+}
+
+const MAX_REDIRECTS = 5;
+
+interface Body {
+  length: number;
+  contentType: string;
+  /** A fresh stream of the body: a redirect means sending it again from the start. */
+  open(): AsyncIterable<Uint8Array> | Readable;
+}
+
+/**
+ * Upload into a VDI over `PUT /import_raw_vdi`. A BlockSource goes as raw with XAPI's chunked
+ * framing, so holes and zero blocks cost nothing; a file goes as its bytes. Content-Length is always
+ * set (XAPI rejects chunked transfer encoding), a 302 to the host that sees the SR is followed with
+ * the query kept, and the import task is followed to its end, its failure raised as XapiError.
+ */
+export async function importVdi(session: XapiSession, options: ImportVdiOptions): Promise<void> {
+  const { signal } = options;
+  let body: Body;
+  const query: Record<string, string> = { vdi: options.vdi, format: options.format ?? 'raw' };
+  if (options.source) {
+    if (query.format !== 'raw') throw new XapiProtocolError('E_XAPI_CONFIG', 'a BlockSource is uploaded as raw (chunked)');
+    const source = options.source;
+    const runs = await dataRuns(source, signal);
+    query.chunked = 'true';
+    body = { length: chunkedLength(runs), contentType: 'application/octet-stream', open: () => chunkedFrames(source, runs, signal) };
+  } else if (options.file) {
+    const file = options.file;
+    const size = (await stat(file)).size;
+    const type = query.format === 'vhd' ? 'application/vhd' : 'application/octet-stream';
+    body = { length: size, contentType: type, open: () => createReadStream(file, { highWaterMark: 1 << 20 }) };
+  } else {
+    throw new XapiProtocolError('E_XAPI_CONFIG', 'importVdi needs a source or a file');
+  }
+  await withTask(session, 'xenkit import_raw_vdi', options, async (task) => {
+    query.task_id = task;
+    const res = await send(session, 'PUT', '/import_raw_vdi', query, body, options);
+    await res.body.dump().catch(() => undefined);
+  });
+}
+
+/** Download a VDI over `GET /export_raw_vdi` into `file`, streaming (constant memory). */
+export async function exportVdi(session: XapiSession, options: ExportVdiOptions): Promise<void> {
+  const query: Record<string, string> = { vdi: options.vdi, format: options.format ?? 'raw' };
+  await withTask(session, 'xenkit export_raw_vdi', options, async (task) => {
+    query.task_id = task;
+    const res = await send(session, 'GET', '/export_raw_vdi', query, undefined, options);
+    const total = Number(res.headers['content-length'] ?? 0);
+    let done = 0;
+    const count = async function* (src: AsyncIterable<Buffer>) {
+      for await (const chunk of src) {
+        done += chunk.length;
+        options.onProgress?.({ done, total });
+        yield chunk;
+      }
+    };
+    try {
+      await pipeline(res.body, count, createWriteStream(options.file), { signal: options.signal });
+    } catch (e) {
+      throw transportError(e, `downloading VDI ${options.vdi}`);
+    }
+  });
+}
+
+async function withTask(session: XapiSession, label: string, options: TransferOptions, run: (task: string) => Promise<void>): Promise<void> {
+  const task = String(await session.call('task.create', [label, 'xenkit VDI transfer']));
+  try {
+    try {
+      await run(task);
+    } catch (e) {
+      await session.call('task.cancel', [task]).catch(() => undefined);
+      throw e;
+    }
+    const record = await waitTask(session, task, { signal: options.signal });
+    await taskOutcome(record, task, label);
+  } finally {
+    await session.call('task.destroy', [task]).catch(() => undefined);
+  }
+}
+
+async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, query: Record<string, string>, body: Body | undefined, options: TransferOptions) {
+  let url = new URL(path, session.url);
+  url.search = new URLSearchParams({ session_id: await session.sessionRef(), ...query }).toString();
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    let stream: Readable | undefined;
+    if (body) {
+      let done = 0;
+      const inner = body.open();
+      stream = Readable.from(async function* () {
+        for await (const chunk of inner) {
+          done += chunk.length;
+          options.onProgress?.({ done, total: body.length });
+          yield chunk;
+        }
+      }(), { objectMode: false });
+    }
+    let res;
+    try {
+      res = await session.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers: body ? { 'content-length': String(body.length), 'content-type': body.contentType } : {},
+        body: stream,
+        signal: options.signal,
+      });
+    } catch (e) {
+      throw transportError(e, `${method} ${redactText(url.href)}`);
+    }
+    if (res.statusCode === 302 || res.statusCode === 301 || res.statusCode === 307) {
+      const location = String(res.headers.location ?? '');
+      await res.body.dump().catch(() => undefined);
+      if (!location) throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: redirect without a Location`);
+      const next = new URL(location, url);
+      // Keep our query when the redirect drops it (seen on some XAPI versions; XO does the same).
+      if (!next.search) next.search = url.search;
+      session.logger.info({ from: url.host, to: next.host }, `${path} redirected`);
+      url = next;
+      continue;
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => '');
+      throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path} on ${url.host}: HTTP ${res.statusCode}`, {
+        status: res.statusCode,
+        body: redactText(text.slice(0, 200)),
+      });
+    }
+    return res;
+  }
+  throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: more than ${MAX_REDIRECTS} redirects`);
+}
