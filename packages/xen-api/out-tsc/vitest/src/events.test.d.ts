@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=events.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=transfer.test.d.ts.map
