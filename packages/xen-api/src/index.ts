@@ -13,3 +13,21 @@ export { parseXapiDate, formatXapiDate } from './wire/datetime.js';
 export { FRAME_HEADER, chunkedLength, dataRuns, chunkedFrames } from './chunked.js';
 export * from './generated/types.generated.js';
 export type * from './generated/api.generated.js';
+export {
+  resolveObject,
+  toPlain,
+  domainTypeOf,
+  listHosts,
+  listVms,
+  listSrs,
+  listVdis,
+  showVm,
+  importImage,
+  exportImage,
+  callMethod,
+  type HostRow,
+  type VmRow,
+  type SrRow,
+  type VdiRow,
+  type ImportResult,
+} from './ops.js';
