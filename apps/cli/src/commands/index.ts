@@ -1,8 +1,9 @@
 import type { CommandModule } from '../program.js';
+import { labCommand } from './lab.js';
 import { xapiCommand } from './xapi.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
  * {@link CommandModule}; add it here to make it reachable.
  */
-export const commands: CommandModule[] = [xapiCommand];
+export const commands: CommandModule[] = [labCommand, xapiCommand];
