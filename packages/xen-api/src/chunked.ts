@@ -32,7 +32,9 @@ export function chunkedLength(runs: readonly Run[]): number {
   return total;
 }
 
-const ZEROS = Buffer.alloc(FRAME_DATA);
+const ZEROS = Buffer.alloc(ZERO_BLOCK);
+const SCAN_WINDOW = 4 << 20;
+const SCAN_PARALLEL = 4;
 
 function isZero(buf: Uint8Array, from: number, to: number): boolean {
   return Buffer.compare(buf.subarray(from, to), ZEROS.subarray(0, to - from)) === 0;
@@ -51,17 +53,28 @@ export async function dataRuns(source: BlockSource, signal?: AbortSignal): Promi
     if (last && last.offset + last.length === offset) last.length += length;
     else runs.push({ offset, length });
   };
+  // Windows of SCAN_WINDOW bytes, SCAN_PARALLEL reads in flight (the image's holes read as zeros at
+  // memory speed, so the scan is bound by call overhead, not the disk), results consumed in order.
+  const windows: Run[] = [];
   for (const ext of extents) {
     if (ext.kind !== 'data') continue;
-    for (let pos = ext.offset; pos < ext.offset + ext.length; ) {
-      signal?.throwIfAborted();
-      const n = Math.min(FRAME_DATA, ext.offset + ext.length - pos);
-      const buf = await source.read(pos, n);
-      for (let b = 0; b < n; b += ZERO_BLOCK) {
-        const e = Math.min(b + ZERO_BLOCK, n);
-        if (!isZero(buf, b, e)) add(pos + b, e - b);
-      }
-      pos += n;
+    for (let pos = ext.offset; pos < ext.offset + ext.length; pos += SCAN_WINDOW) {
+      windows.push({ offset: pos, length: Math.min(SCAN_WINDOW, ext.offset + ext.length - pos) });
+    }
+  }
+  const inFlight: Array<Promise<Uint8Array>> = [];
+  let next = 0;
+  for (let w = 0; w < windows.length; w++) {
+    signal?.throwIfAborted();
+    while (next < windows.length && next < w + SCAN_PARALLEL) {
+      const win = windows[next++]!;
+      inFlight.push(source.read(win.offset, win.length));
+    }
+    const buf = await inFlight.shift()!;
+    const { offset, length } = windows[w]!;
+    for (let b = 0; b < length; b += ZERO_BLOCK) {
+      const e = Math.min(b + ZERO_BLOCK, length);
+      if (!isZero(buf, b, e)) add(offset + b, e - b);
     }
   }
   return runs;
