@@ -135,4 +135,35 @@ describe('connection', () => {
     expect(all).not.toMatch(/OpaqueRef:[0-9a-f-]{36}.*session|session_id=OpaqueRef/);
     for (const ref of mini.sessions.keys()) expect(all).not.toContain(ref);
   });
+
+  it('fails over to another pool member when the master stops answering', async () => {
+    const db = new MiniDb();
+    seedPool(db);
+    for (const [ref] of db.table('host')) db.table('host').delete(ref);
+    db.add('host', { name_label: 'a', address: '127.0.0.2' });
+    db.add('host', { name_label: 'b', address: '127.0.0.3' });
+    const a = await startMiniXapi({ host: '127.0.0.2' }, db);
+    cleanup.push(() => a.close());
+    const b = await startMiniXapi({ host: '127.0.0.3', port: a.port }, db);
+    cleanup.push(() => b.close());
+    const c = await client(a, 'json-rpc', { retry: { attempts: 4, delayMs: 10 } });
+    await a.close();
+    expect(await c.VM.get_all()).toHaveLength(2);
+    expect(c.url).toBe(`http://127.0.0.3:${a.port}/`);
+  });
+
+  it('cancels the task when a callAsync is aborted, and destroys it', async () => {
+    const mini = await lab();
+    const c = await client(mini, 'json-rpc');
+    let task = '';
+    mini.handlers.set('Async.VM.clean_shutdown', () => {
+      task = mini.db.add('task', { status: 'pending', progress: 0.1, result: '', error_info: [] });
+      return task;
+    });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    await expect(c.callAsync('VM.clean_shutdown', mini.refs.hvm as never, { signal: ac.signal })).rejects.toMatchObject({ code: 'E_XAPI_ABORTED' });
+    expect(mini.calls.map((x) => x.method)).toContain('task.cancel');
+    expect(mini.db.table('task').has(task)).toBe(false);
+  });
 });
