@@ -31,3 +31,4 @@ export {
   type VdiRow,
   type ImportResult,
 } from './ops.js';
+export { openUploadImage, type UploadImage } from './image.js';

@@ -3,6 +3,7 @@ import type { BlockSource } from '@xenkit/disk';
 import type { Xapi } from './xapi.js';
 import type { HostRecord, Ref, SRRecord, VDIRecord, VMRecord } from './generated/types.generated.js';
 import type { TransferProgress } from './transfer.js';
+import type { UploadImage } from './image.js';
 
 /**
  * Operator views over a connected client: what `xenkit xapi` prints. Rows are plain JSON values
@@ -146,22 +147,29 @@ export async function showVm(xapi: Xapi, id: string): Promise<Record<string, unk
 export interface ImportResult {
   vdi: string;
   uuid: string;
+  /** How it went on the wire: 'raw' (chunked, data only) or 'vhd'. */
+  format: string;
   virtual_size: number;
   /** Bytes put on the wire (the image's data, not its virtual size). */
   sent: number;
 }
 
-/** Create a VDI of the image's virtual size in `sr` and upload the image's data into it. */
+/**
+ * Create a VDI of the image's virtual size in `sr` and upload the image into it: a BlockSource (or a
+ * raw file) as its data only, a VHD file as VHD.
+ */
 export async function importImage(
   xapi: Xapi,
-  options: { source: BlockSource; sr: string; name: string; signal?: AbortSignal; onProgress?: (p: TransferProgress) => void },
+  options: { source: BlockSource | UploadImage; sr: string; name: string; signal?: AbortSignal; onProgress?: (p: TransferProgress) => void },
 ): Promise<ImportResult> {
+  const image: UploadImage = 'kind' in options.source ? options.source : { kind: 'raw', source: options.source };
+  const virtualSize = image.kind === 'vhd' ? image.size : image.source.size;
   const sr = (await resolveObject(xapi, 'SR', options.sr)) as Ref<'SR'>;
   const vdi = await xapi.VDI.create({
     SR: sr,
     name_label: options.name,
     name_description: 'imported by xenkit',
-    virtual_size: BigInt(options.source.size),
+    virtual_size: BigInt(virtualSize),
     type: 'user',
     sharable: false,
     read_only: false,
@@ -171,7 +179,7 @@ export async function importImage(
   try {
     await xapi.importVdi({
       vdi,
-      source: options.source,
+      ...(image.kind === 'vhd' ? { file: image.file, format: 'vhd' as const } : { source: image.source }),
       signal: options.signal,
       onProgress: (p) => {
         sent = p.done;
@@ -182,7 +190,7 @@ export async function importImage(
     await xapi.VDI.destroy(vdi).catch(() => undefined);
     throw e;
   }
-  return { vdi, uuid: await xapi.VDI.get_uuid(vdi), virtual_size: options.source.size, sent };
+  return { vdi, uuid: await xapi.VDI.get_uuid(vdi), format: image.kind, virtual_size: virtualSize, sent };
 }
 
 export async function exportImage(

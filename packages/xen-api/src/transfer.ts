@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { BlockSource } from '@xenkit/disk';
 import { redactText } from '@xenkit/core';
 import type { XapiSession } from './client.js';
@@ -72,8 +72,7 @@ export async function importVdi(session: XapiSession, options: ImportVdiOptions)
   }
   await withTask(session, 'xenkit import_raw_vdi', options, async (task) => {
     query.task_id = task;
-    const res = await send(session, 'PUT', '/import_raw_vdi', query, body, options);
-    await res.body.dump().catch(() => undefined);
+    await send(session, 'PUT', '/import_raw_vdi', query, body, options);
   });
 }
 
@@ -82,7 +81,7 @@ export async function exportVdi(session: XapiSession, options: ExportVdiOptions)
   const query: Record<string, string> = { vdi: options.vdi, format: options.format ?? 'raw' };
   await withTask(session, 'xenkit export_raw_vdi', options, async (task) => {
     query.task_id = task;
-    const res = await send(session, 'GET', '/export_raw_vdi', query, undefined, options);
+    const res = (await send(session, 'GET', '/export_raw_vdi', query, undefined, options))!;
     const total = Number(res.headers['content-length'] ?? 0);
     let done = 0;
     const count = async function* (src: AsyncIterable<Buffer>) {
@@ -132,16 +131,36 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
         }
       }(), { objectMode: false });
     }
-    let res;
+    const request = {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers: body ? { 'content-length': String(body.length), 'content-type': body.contentType } : {},
+      body: stream,
+      signal: options.signal,
+    };
+    let res: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable & { dump(): Promise<void>; text(): Promise<string> } };
     try {
-      res = await session.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method,
-        headers: body ? { 'content-length': String(body.length), 'content-type': body.contentType } : {},
-        body: stream,
-        signal: options.signal,
-      });
+      if (method === 'PUT') {
+        // XAPI answers an import before it has read the body (and closes the connection after):
+        // the stream API drains that answer as it comes, where a paused request() body would trip
+        // undici when the socket ends under it.
+        const head = { statusCode: 0, headers: {} as Record<string, string | string[] | undefined>, text: '' };
+        await session.dispatcher.stream(request, ({ statusCode, headers }) => {
+          head.statusCode = statusCode;
+          head.headers = headers;
+          return new Writable({
+            write(chunk: Buffer, _enc, cb) {
+              if (head.text.length < 400) head.text += chunk.toString('utf8');
+              cb();
+            },
+          });
+        });
+        const text = head.text;
+        res = { ...head, body: Object.assign(Readable.from([]), { dump: async () => undefined, text: async () => text }) };
+      } else {
+        res = (await session.dispatcher.request(request)) as unknown as typeof res;
+      }
     } catch (e) {
       throw transportError(e, `${method} ${redactText(url.href)}`);
     }
@@ -163,7 +182,7 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
         body: redactText(text.slice(0, 200)),
       });
     }
-    return res;
+    return method === 'GET' ? res : undefined;
   }
   throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: more than ${MAX_REDIRECTS} redirects`);
 }

@@ -71,6 +71,28 @@ describe('xenkit xapi (against the lab host)', () => {
     expect(readFileSync(out).equals(readFileSync(image))).toBe(true);
   });
 
+  it('uploads a VHD made by qemu-img as VHD, and refuses qcow2 with a coded error', async () => {
+    requireTools('qemu-img', 'truncate', 'dd');
+    const raw = join(dir.path, 'for-vhd.raw');
+    exec('truncate', ['-s', '8M', raw]);
+    writeFileSync(join(dir.path, 'data2'), Buffer.alloc(70_000, 0x37));
+    exec('dd', [`if=${join(dir.path, 'data2')}`, `of=${raw}`, 'bs=4096', 'seek=300', 'conv=notrunc', 'status=none']);
+    const vhd = join(dir.path, 'disk.vhd');
+    exec('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, vhd]);
+    const imported = await xapi(['vdi', 'import', vhd, '--sr', 'Local storage', '--json']);
+    expect(imported.status).toBe(0);
+    const result = JSON.parse(imported.stdout) as { uuid: string; format: string; virtual_size: number };
+    expect(result).toMatchObject({ format: 'vhd', virtual_size: 8 * 2 ** 20 });
+    const out = join(dir.path, 'vhd-back.raw');
+    expect((await xapi(['vdi', 'export', result.uuid, out])).status).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(raw))).toBe(true);
+    const qcow = join(dir.path, 'disk.qcow2');
+    exec('qemu-img', ['create', '-f', 'qcow2', qcow, '8M']);
+    const refused = await xapi(['vdi', 'import', qcow, '--sr', 'Local storage']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^E_XAPI_IMAGE_FORMAT: .*qcow2/);
+  });
+
   it('calls any method with JSON arguments and prints plain JSON', async () => {
     const vms = JSON.parse((await xapi(['vms', '--json'])).stdout) as Array<{ uuid: string }>;
     const ref = JSON.parse((await xapi(['call', 'VM.get_by_uuid', vms[0]!.uuid, '--json'])).stdout) as string;

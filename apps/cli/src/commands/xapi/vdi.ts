@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { RawSource } from '@xenkit/disk';
-import { exportImage, importImage, type TransferProgress } from '@xenkit/xen-api';
+import { exportImage, importImage, openUploadImage, type TransferProgress } from '@xenkit/xen-api';
 import { emit, type CliContext } from '../../context.js';
 import { bytes, withXapi, type ConnectionFlags } from './connection.js';
 
@@ -28,14 +27,14 @@ export function vdiCommand(ctx: CliContext): Command {
     .requiredOption('--sr <sr>', 'storage repository (uuid, ref or name)')
     .option('--name <label>', 'name-label of the new VDI (default: the file name)')
     .action(async (file: string, opts: { sr: string; name?: string }, cmd: Command) => {
-      const source = await RawSource.open(file);
+      const source = await openUploadImage(file);
       try {
         const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, signal) =>
           importImage(x, { source, sr: opts.sr, name: opts.name ?? basename(file), signal, onProgress: progressBar(ctx) }),
         );
-        emit(ctx, result, (r, s) => `${s.green('imported')} ${file} → VDI ${r.uuid} (${bytes(r.virtual_size)}, ${bytes(r.sent)} sent)`);
+        emit(ctx, result, (r, s) => `${s.green('imported')} ${file} → VDI ${r.uuid} (${bytes(r.virtual_size)}, ${bytes(r.sent)} sent as ${r.format})`);
       } finally {
-        await source.close();
+        if (source.kind === 'raw') await source.source.close();
       }
     });
   vdi
