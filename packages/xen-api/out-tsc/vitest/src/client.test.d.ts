@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=client.test.d.ts.map

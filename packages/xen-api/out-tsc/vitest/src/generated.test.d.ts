@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=generated.test.d.ts.map

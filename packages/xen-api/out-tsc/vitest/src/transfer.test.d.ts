@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=transfer.test.d.ts.map

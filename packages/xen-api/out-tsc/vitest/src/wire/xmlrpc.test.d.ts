@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=xmlrpc.test.d.ts.map
