@@ -32,3 +32,5 @@ export {
   type ImportResult,
 } from './ops.js';
 export { openUploadImage, type UploadImage } from './image.js';
+/** XAPI's null reference: what an unset ref field holds, on both transports. */
+export const NULL_REF = 'OpaqueRef:NULL';
