@@ -93,6 +93,14 @@ describe('importVdi', () => {
     expect(assembled(target, target.refs.vdi!, image.length).equals(image)).toBe(true);
   });
 
+  it('follows the task the host announces in its task-id header', async () => {
+    const mini = await lab({ ignoreTaskId: true });
+    const c = await client(mini);
+    const image = Buffer.alloc(ZERO_BLOCK, 9);
+    await c.importVdi({ vdi: mini.refs.vdi!, source: new BufferSource(image) });
+    expect(assembled(mini, mini.refs.vdi!, image.length).equals(image)).toBe(true);
+  });
+
   it('fails with a transport error when the socket drops mid-transfer, and cancels the task', async () => {
     const mini = await lab({ dropImportAfter: 200_000 });
     const c = await client(mini);

@@ -72,7 +72,7 @@ export async function importVdi(session: XapiSession, options: ImportVdiOptions)
   }
   await withTask(session, 'xenkit import_raw_vdi', options, async (task) => {
     query.task_id = task;
-    await send(session, 'PUT', '/import_raw_vdi', query, body, options);
+    return taskHeader(await send(session, 'PUT', '/import_raw_vdi', query, body, options));
   });
 }
 
@@ -81,7 +81,7 @@ export async function exportVdi(session: XapiSession, options: ExportVdiOptions)
   const query: Record<string, string> = { vdi: options.vdi, format: options.format ?? 'raw' };
   await withTask(session, 'xenkit export_raw_vdi', options, async (task) => {
     query.task_id = task;
-    const res = (await send(session, 'GET', '/export_raw_vdi', query, undefined, options))!;
+    const res = await send(session, 'GET', '/export_raw_vdi', query, undefined, options);
     const total = Number(res.headers['content-length'] ?? 0);
     let done = 0;
     const count = async function* (src: AsyncIterable<Buffer>) {
@@ -96,23 +96,35 @@ export async function exportVdi(session: XapiSession, options: ExportVdiOptions)
     } catch (e) {
       throw transportError(e, `downloading VDI ${options.vdi}`);
     }
+    return taskHeader(res);
   });
 }
 
-async function withTask(session: XapiSession, label: string, options: TransferOptions, run: (task: string) => Promise<void>): Promise<void> {
+/**
+ * Our own task (task_id=) carries the handler's outcome; a host that made its own instead says so in
+ * the `task-id` response header, and that one is followed.
+ */
+async function withTask(session: XapiSession, label: string, options: TransferOptions, run: (task: string) => Promise<string | undefined>): Promise<void> {
   const task = String(await session.call('task.create', [label, 'xenkit VDI transfer']));
   try {
+    let followed = task;
     try {
-      await run(task);
+      const announced = await run(task);
+      if (announced && announced.startsWith('OpaqueRef:') && announced !== task) followed = announced;
     } catch (e) {
       await session.call('task.cancel', [task]).catch(() => undefined);
       throw e;
     }
-    const record = await waitTask(session, task, { signal: options.signal });
-    await taskOutcome(record, task, label);
+    const record = await waitTask(session, followed, { signal: options.signal });
+    await taskOutcome(record, followed, label);
   } finally {
     await session.call('task.destroy', [task]).catch(() => undefined);
   }
+}
+
+function taskHeader(res: { headers: Record<string, string | string[] | undefined> }): string | undefined {
+  const h = res.headers['task-id'];
+  return Array.isArray(h) ? h[0] : h;
 }
 
 async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, query: Record<string, string>, body: Body | undefined, options: TransferOptions) {
@@ -182,7 +194,7 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
         body: redactText(text.slice(0, 200)),
       });
     }
-    return method === 'GET' ? res : undefined;
+    return res;
   }
   throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: more than ${MAX_REDIRECTS} redirects`);
 }

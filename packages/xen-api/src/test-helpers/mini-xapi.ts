@@ -28,6 +28,8 @@ export interface MiniOptions {
   slaveOf?: string;
   /** Send /import_raw_vdi and /export_raw_vdi to this base URL with a 302. */
   redirectTransfersTo?: string;
+  /** Make a task of its own for each transfer, ignoring task_id (announced in the task-id header). */
+  ignoreTaskId?: boolean;
   /** Close the socket after receiving this many bytes of an import body. */
   dropImportAfter?: number;
   port?: number;
@@ -312,7 +314,8 @@ export async function startMiniXapi(opts: MiniOptions = {}, db = new MiniDb()): 
       return;
     }
     const vdiRef = findVdi(q.get('vdi') ?? '');
-    const task = q.get('task_id') ?? db.add('task', { status: 'pending', progress: 0, result: '', error_info: [] });
+    const given = opts.ignoreTaskId ? null : q.get('task_id');
+    const task = given ?? db.add('task', { status: 'pending', progress: 0, result: '', error_info: [] });
     if (!vdiRef) {
       db.set('task', task, { status: 'failure', error_info: ['VDI_MISSING', '', q.get('vdi') ?? ''] });
       res.writeHead(404).end();
