@@ -16,7 +16,7 @@ let cases = 0;
 let rejected = 0;
 
 function decode(bytes: Buffer): unknown {
-  const d = new XmlRpcDecoder();
+  const d = new XmlRpcDecoder(2 ** 31, random() < 0.5 ? 1 : 4096);
   for (let i = 0; i < bytes.length; ) {
     const n = 1 + Math.floor(random() * 200);
     d.write(bytes.subarray(i, i + n));
