@@ -1,0 +1,75 @@
+// Mutation fuzzing of the ext reader: real ext2/ext4 filesystems (mke2fs -d) get bytes changed in their
+// metadata (superblock, group descriptors, bitmaps, inode tables, directories — the first 512 KiB),
+// then are opened, walked and read. Every failure must be a coded XenkitError; libext2fs sees only a
+// read-only view, so nothing can be written whatever it decides. `npm run fuzz` runs it for
+// FUZZ_SECONDS; the test suite runs a short seeded round through `fuzzExt`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isXenkitError } from '@xenkit/core';
+import { buildTree, exec, makeFs, tempDir } from '@xenkit/fixtures';
+import { BufferSource, openExtFileSystem, type ReadOnlyFileSystem } from '../src/index.js';
+import { fuzzLoop, mutate, runIfMain, xorshift, type LoopOptions, type LoopResult } from './harness.js';
+
+const MiB = 1024 * 1024;
+const MUTATE_WITHIN = 512 * 1024;
+const MAX_ENTRIES = 200;
+
+export function buildExtCorpus(): Uint8Array[] {
+  const tmp = tempDir('xenkit-fuzz-ext-');
+  try {
+    const tree = buildTree(join(tmp.path, 'tree'), {
+      'etc/hostname': 'guest\n',
+      'etc/fstab': 'UUID=x / ext4 defaults 0 1\n'.repeat(40),
+      'bin': { symlink: 'usr/bin' },
+      'usr/bin/sh': { content: '#!'.repeat(3000), mode: 0o755 },
+      'var/log/big': 'y'.repeat(200_000),
+    });
+    return [
+      ['ext4', []],
+      ['ext2', ['-b', '1024']],
+    ].map(([fs, args]) => {
+      const path = join(tmp.path, `${fs}.img`);
+      exec('truncate', ['-s', '4M', path]);
+      makeFs(path, 0, 4 * MiB, { fs: fs as 'ext4' | 'ext2', tree, mkfsArgs: args as string[] }, tmp.path);
+      return new Uint8Array(readFileSync(path));
+    });
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+async function walk(fs: ReadOnlyFileSystem, dir: string, budget: { left: number }): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (--budget.left <= 0) return;
+    const p = `${dir === '/' ? '' : dir}/${name}`;
+    try {
+      const st = await fs.lstat(p);
+      if (st.type === 'directory') await walk(fs, p, budget);
+      else if (st.type === 'file') await fs.readFile(p, { maxBytes: MiB });
+      else if (st.type === 'symlink') await fs.exists(p);
+    } catch (e) {
+      if (!isXenkitError(e)) throw e;
+    }
+  }
+}
+
+export async function fuzzExt(options: LoopOptions & { corpus?: Uint8Array[] }): Promise<LoopResult> {
+  const corpus = options.corpus ?? buildExtCorpus();
+  const rand = xorshift(options.seed);
+  return fuzzLoop('ext fuzz', options, async (iteration) => {
+    const img = corpus[Math.floor(rand() * corpus.length)] as Uint8Array;
+    const undo = mutate(img, 1 + Math.floor(rand() * 16), () => Math.floor(rand() * MUTATE_WITHIN), () => Math.floor(rand() * 256));
+    try {
+      const fs = await openExtFileSystem(new BufferSource(img, `fuzz#${iteration}`));
+      try {
+        await walk(fs, '/', { left: MAX_ENTRIES });
+      } finally {
+        await fs.close();
+      }
+    } finally {
+      undo();
+    }
+  });
+}
+
+await runIfMain(import.meta.url, 'ext fuzz', fuzzExt);
