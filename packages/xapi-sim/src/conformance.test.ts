@@ -37,6 +37,22 @@ describe.each(['json-rpc', 'xml-rpc'])('npm xen-api (Vates) over %s', (transport
   });
 });
 
+describe('npm xen-api over HTTPS (self-signed, allowUnauthorized)', () => {
+  it('runs the same session against a --tls lab', async () => {
+    const tls = await startLab({ authFailureDelayMs: 20, vms: 3, tls: true });
+    try {
+      expect(tls.url).toMatch(/^https:/);
+      expect(tls.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+      const r = await execAsync(process.execPath, [join(here, 'xen-api-client.mjs'), tls.url, 'json-rpc'], { timeoutMs: 60_000 });
+      const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+      expect(out.error).toBeUndefined();
+      expect(out).toMatchObject({ status: 'connected', putResultIsVdi: true, exportMatches: true, sawDel: true });
+    } finally {
+      await tls.close();
+    }
+  });
+});
+
 describe("Debian's python3-os-xenapi (XenAPI.py)", () => {
   it('logs in, reads records, runs an Async task and sees XAPI Failure shapes', async () => {
     requireTools('/usr/bin/python3');

@@ -139,13 +139,23 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
     throw new OperationError('E_LAB_LISTEN', `cannot listen on ${bind}:${port}: ${(e as Error).message}`);
   }
   let timer: NodeJS.Timeout | undefined;
-  const persist = () => saveState(stateDir, store, { masterRef: lab.masterRef, poolRef: lab.poolRef, password: lab.options.password });
+  const persist = () => {
+    try {
+      saveState(stateDir, store, { masterRef: lab.masterRef, poolRef: lab.poolRef });
+    } catch (e) {
+      throw new OperationError('E_LAB_STATE_WRITE', `cannot save the lab state in ${stateDir}: ${(e as Error).message}`, { details: { stateDir } });
+    }
+  };
   if (!temporary) {
     persist();
     store.onChange = () => {
       timer ??= setTimeout(() => {
         timer = undefined;
-        persist();
+        try {
+          persist();
+        } catch (e) {
+          lab.logger.error({ err: (e as Error).message }, 'lab: state not saved');
+        }
       }, 200);
     };
   }
@@ -160,8 +170,8 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
     async close() {
       cancelAllTimers(lab);
       if (timer) clearTimeout(timer);
-      if (!temporary) persist();
       store.onChange = undefined;
+      // Stop listening first: a failure to save below must not leave the process serving.
       await Promise.all(
         servers.map(
           (s) =>
@@ -172,6 +182,7 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
         ),
       );
       if (temporary) rmSync(stateDir, { recursive: true, force: true });
+      else persist();
     },
   };
 }

@@ -32,7 +32,6 @@ function decode(v: unknown): Value {
 export interface SavedMeta {
   masterRef: string;
   poolRef: string;
-  password: string;
 }
 
 export function saveState(dir: string, store: Store, meta: SavedMeta): void {

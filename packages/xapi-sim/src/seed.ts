@@ -111,7 +111,7 @@ export function seedLab(lab: Lab, opts: SeedOptions): void {
       VCPUs_at_startup: 8n,
       domain_type: 'pv',
     });
-    store.update('VM', dom0, { power_state: 'Running', resident_on: host, domid: 0n });
+    store.update('VM', dom0, { power_state: 'Running', resident_on: host, domid: 0n, allowed_operations: ['snapshot', 'changing_dynamic_range'] });
   });
   lab.masterRef = hosts[0] as string;
   lab.poolRef = store.create('pool', {

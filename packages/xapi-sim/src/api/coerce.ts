@@ -61,13 +61,16 @@ export function coerce(v: Value, t: XType): Value {
   }
 }
 
-/** A `<class> record` argument (VM.create …): keep the fields the class knows, typed. */
+/**
+ * A `<class> record` argument (VM.create …): like xapi's constructors, keep only the fields a client
+ * may set (RW and RO/constructor), typed. RO/runtime fields such as `uuid` are the server's to choose.
+ */
 export function coerceRecord(v: Struct, cls: string): Struct {
   const def = classDef(cls);
   const out: Struct = {};
   for (const [k, x] of Object.entries(v)) {
     const f = def.fields.get(k);
-    if (f) out[k] = coerce(x, f.type);
+    if (f && f.settable !== 'runtime') out[k] = coerce(x, f.type);
   }
   return out;
 }

@@ -114,6 +114,8 @@ async function eventFrom(ctx: CallContext, classes: Value, token: Value, timeout
   const since = parseToken(token as string);
   const deadline = Date.now() + Math.max(0, (timeout as number) * 1000);
   for (;;) {
+    // A session logged out while its event.from waits gets SESSION_INVALID, which clients use to re-login.
+    if (!lab.store.get('session', ctx.session)) fail('SESSION_INVALID', ctx.session);
     const now = lab.store.generation;
     const events = collect(lab, sub, since);
     if (events.length > 0 || Date.now() >= deadline) {

@@ -3,6 +3,7 @@ import { fail } from '../wire/failure.js';
 import { XDate, type Struct } from '../wire/values.js';
 import type { HandlerTable } from './context.js';
 import { allRecords } from './accessors.js';
+import { plugHandlers } from './devices.js';
 import { randomMac } from './vm.js';
 
 let bridgeCounter = 0;
@@ -25,24 +26,7 @@ export const miscHandlers: HandlerTable = {
       allowed_operations: ['attach', 'plug'],
     });
   },
-  'VIF.plug': (ctx, vif) => {
-    const rec = ctx.lab.store.require('VIF', vif as string);
-    const vm = ctx.lab.store.require('VM', rec.VM as string);
-    if (vm.power_state !== 'Running') fail('VM_BAD_POWER_STATE', rec.VM as string, 'running', (vm.power_state as string).toLowerCase());
-    if (rec.currently_attached === true) fail('DEVICE_ALREADY_ATTACHED', vif as string);
-    ctx.lab.store.update('VIF', vif as string, { currently_attached: true });
-    return '';
-  },
-  'VIF.unplug': (ctx, vif) => {
-    const rec = ctx.lab.store.require('VIF', vif as string);
-    if (rec.currently_attached !== true) fail('DEVICE_ALREADY_DETACHED', vif as string);
-    ctx.lab.store.update('VIF', vif as string, { currently_attached: false });
-    return '';
-  },
-  'VIF.unplug_force': (ctx, vif) => {
-    ctx.lab.store.update('VIF', vif as string, { currently_attached: false });
-    return '';
-  },
+  ...plugHandlers('VIF'),
   'network.create': (ctx, record) => {
     const r = record as Struct;
     const bridge = r.bridge === undefined || r.bridge === '' ? `xapi${bridgeCounter++}` : (r.bridge as string);

@@ -7,12 +7,17 @@ import { promisify } from 'node:util';
 import { fail } from '../wire/failure.js';
 import { cloneValue, NULL_REF, XDate, type Struct, type Value } from '../wire/values.js';
 import type { HandlerTable, Lab } from './context.js';
+import { plugHandlers } from './devices.js';
 
 const run = promisify(execFile);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function vdiPath(lab: Lab, vdiRef: string): string {
-  const rec = lab.store.require('VDI', vdiRef);
-  return join(lab.vdiDir, `${rec.uuid as string}.raw`);
+  const uuid = lab.store.require('VDI', vdiRef).uuid as string;
+  // The uuid names a file: never let anything but a plain uuid near the file system.
+  if (!UUID.test(uuid)) fail('INTERNAL_ERROR', `VDI ${vdiRef} has a malformed uuid`);
+  return join(lab.vdiDir, `${uuid}.raw`);
 }
 
 /** Re-read the file's allocation after its contents changed. */
@@ -90,11 +95,6 @@ export function destroyVdi(lab: Lab, vdiRef: string): void {
   refreshSr(lab, rec.SR as string);
 }
 
-function vbdVmRunning(lab: Lab, vbd: Struct): void {
-  const vm = lab.store.require('VM', vbd.VM as string);
-  if (vm.power_state !== 'Running') fail('VM_BAD_POWER_STATE', vbd.VM as string, 'running', (vm.power_state as string).toLowerCase());
-}
-
 export const storageHandlers: HandlerTable = {
   'VDI.create': (ctx, record) => createVdi(ctx.lab, record as Struct),
   'VDI.destroy': (ctx, vdi) => {
@@ -124,6 +124,8 @@ export const storageHandlers: HandlerTable = {
     return '';
   },
   'VDI.update': () => '',
+  // The lab runs no NBD server; xapi also answers [] when no network has purpose nbd/insecure_nbd.
+  'VDI.get_nbd_info': () => [],
   'SR.scan': () => '',
   'SR.get_supported_types': () => ['ext', 'lvm', 'nfs', 'iso'],
   'VBD.create': (ctx, record) => {
@@ -146,23 +148,7 @@ export const storageHandlers: HandlerTable = {
       allowed_operations: ['attach', 'plug'],
     });
   },
-  'VBD.plug': (ctx, vbd) => {
-    const rec = ctx.lab.store.require('VBD', vbd as string);
-    vbdVmRunning(ctx.lab, rec);
-    if (rec.currently_attached === true) fail('DEVICE_ALREADY_ATTACHED', vbd as string);
-    ctx.lab.store.update('VBD', vbd as string, { currently_attached: true });
-    return '';
-  },
-  'VBD.unplug': (ctx, vbd) => {
-    const rec = ctx.lab.store.require('VBD', vbd as string);
-    if (rec.currently_attached !== true) fail('DEVICE_ALREADY_DETACHED', vbd as string);
-    ctx.lab.store.update('VBD', vbd as string, { currently_attached: false });
-    return '';
-  },
-  'VBD.unplug_force': (ctx, vbd) => {
-    ctx.lab.store.update('VBD', vbd as string, { currently_attached: false });
-    return '';
-  },
+  ...plugHandlers('VBD'),
   'VBD.insert': (ctx, vbd, vdi) => {
     const rec = ctx.lab.store.require('VBD', vbd as string);
     if (rec.empty !== true) fail('VBD_NOT_EMPTY', vbd as string);

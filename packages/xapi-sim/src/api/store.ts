@@ -11,8 +11,6 @@ export interface Change {
   cls: string;
   ref: string;
   op: Op;
-  /** For `del`, the record as it was, so watchers can still see what went away. */
-  last?: Struct;
 }
 
 /** [child class, child field, parent class, parent set field]. */
@@ -127,7 +125,7 @@ export class Store {
     this.tables.get(cls)?.delete(ref);
     if (typeof rec.uuid === 'string') this.uuids.get(cls)?.delete(rec.uuid);
     this.createdAt.delete(ref);
-    this.emit(cls, ref, 'del', rec);
+    this.emit(cls, ref, 'del');
   }
 
   private link(parentCls: string, parentRef: Value | undefined, field: string, child: string, add: boolean): void {
@@ -143,9 +141,9 @@ export class Store {
     this.emit(parentCls, parentRef, 'mod');
   }
 
-  private emit(cls: string, ref: string, op: Op, last?: Struct): void {
+  private emit(cls: string, ref: string, op: Op): void {
     this.generation++;
-    this.log.push(last ? { gen: this.generation, cls, ref, op, last } : { gen: this.generation, cls, ref, op });
+    this.log.push({ gen: this.generation, cls, ref, op });
     if (this.log.length > MAX_LOG) {
       this.log = this.log.slice(MAX_LOG / 2);
       this.logStart = (this.log[0]?.gen ?? this.generation) - 1;

@@ -140,6 +140,12 @@ const reboot = (ctx: CallContext, ref: Value) => {
   return '';
 };
 
+const transition = (from: string, to: 'Running' | 'Paused' | 'Suspended') => (ctx: CallContext, ref: Value) => {
+  expectState(ctx.lab, ref as string, from);
+  setPower(ctx.lab, ref as string, to, from === 'Suspended' ? ctx.lab.masterRef : undefined);
+  return '';
+};
+
 export const vmHandlers: HandlerTable = {
   'VM.create': (ctx, record) => createVm(ctx.lab, record as Struct),
   'VM.destroy': (ctx, ref) => {
@@ -153,26 +159,10 @@ export const vmHandlers: HandlerTable = {
   'VM.shutdown': shutdown,
   'VM.clean_reboot': reboot,
   'VM.hard_reboot': reboot,
-  'VM.pause': (ctx, ref) => {
-    expectState(ctx.lab, ref as string, 'Running');
-    setPower(ctx.lab, ref as string, 'Paused');
-    return '';
-  },
-  'VM.unpause': (ctx, ref) => {
-    expectState(ctx.lab, ref as string, 'Paused');
-    setPower(ctx.lab, ref as string, 'Running');
-    return '';
-  },
-  'VM.suspend': (ctx, ref) => {
-    expectState(ctx.lab, ref as string, 'Running');
-    setPower(ctx.lab, ref as string, 'Suspended');
-    return '';
-  },
-  'VM.resume': (ctx, ref) => {
-    expectState(ctx.lab, ref as string, 'Suspended');
-    setPower(ctx.lab, ref as string, 'Running', ctx.lab.masterRef);
-    return '';
-  },
+  'VM.pause': transition('Running', 'Paused'),
+  'VM.unpause': transition('Paused', 'Running'),
+  'VM.suspend': transition('Running', 'Suspended'),
+  'VM.resume': transition('Suspended', 'Running'),
   'VM.clone': (ctx, ref, name) => {
     expectState(ctx.lab, ref as string, 'Halted');
     return duplicateVm(ctx, ref as string, name as string, {});

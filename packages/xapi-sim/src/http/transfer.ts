@@ -132,10 +132,14 @@ async function importVhd(lab: Lab, reader: StreamReader, length: number, file: i
   const scratch = join(lab.vdiDir, `.upload-${randomUUID()}.vhd`);
   const spool = await open(scratch, 'w+');
   try {
+    // A VHD of a disk holds at most the data, a bitmap per 2 MiB block and its metadata: refuse to
+    // spool more than that, whatever Content-Length claims.
+    const limit = Number(size) + Number(size) / 4096 + 64 * 1024 * 1024;
     let offset = 0;
     for (;;) {
       const b = await reader.some(4 << 20);
       if (b.length === 0) break;
+      if (offset + b.length > limit) throw new XapiFailure('VDI_IO_ERROR', ['Device I/O errors']);
       await spool.write(b, 0, b.length, offset);
       offset += b.length;
     }
@@ -181,7 +185,16 @@ export async function exportRawVdi(lab: Lab, hostRef: string, req: IncomingMessa
         connection: 'close',
       };
       if (format === 'vhd') {
-        const plan = await planVhd(file, size);
+        const baseArg = arg(req, url, 'base');
+        const baseRef = baseArg === undefined ? undefined : lab.store.refOf('VDI', baseArg);
+        if (baseArg !== undefined && baseRef === undefined) throw new XapiFailure('HANDLE_INVALID', ['VDI', baseArg]);
+        const base = baseRef === undefined ? undefined : await open(vdiPath(lab, baseRef), 'r');
+        let plan;
+        try {
+          plan = await planVhd(file, size, base);
+        } finally {
+          await base?.close();
+        }
         res.writeHead(200, { ...headers, 'content-length': String(plan.length) });
         await writeVhd(file, size, plan, Buffer.from((rec.uuid as string).replace(/-/g, ''), 'hex'), write);
       } else {
@@ -194,11 +207,15 @@ export async function exportRawVdi(lab: Lab, hostRef: string, req: IncomingMessa
       }
       completeTask(lab, ctx.task, { value: '', void: true });
     } catch (e) {
+      if (e instanceof XapiFailure && !res.headersSent) {
+        completeTask(lab, ctx.task, e);
+        return plain(res, 404, e.message, { 'task-id': ctx.task });
+      }
       completeTask(lab, ctx.task, new XapiFailure('VDI_IO_ERROR', ['Device I/O errors']));
       throw e;
     } finally {
       await file.close();
-      res.end();
+      if (!res.writableEnded) res.end();
     }
   } finally {
     endSession(lab, ctx);

@@ -78,14 +78,23 @@ function footer(size: bigint, uuid: Buffer): Buffer {
   return f;
 }
 
-/** Plan a dynamic VHD of a raw file: which blocks are non-zero, and the total length. */
-export async function planVhd(raw: FileHandle, size: bigint): Promise<{ blocks: number[]; entries: number; length: number }> {
+/**
+ * Plan a dynamic VHD of a raw file: which blocks to carry (non-zero ones, or with `base` the ones that
+ * differ from it, as xapi's differential export does), and the total length.
+ */
+export async function planVhd(raw: FileHandle, size: bigint, base?: FileHandle): Promise<{ blocks: number[]; entries: number; length: number }> {
   const entries = Number((size + BigInt(VHD_BLOCK) - 1n) / BigInt(VHD_BLOCK));
   const blocks: number[] = [];
   const buf = Buffer.alloc(VHD_BLOCK);
+  const old = Buffer.alloc(VHD_BLOCK);
   for (let i = 0; i < entries; i++) {
     const { bytesRead } = await raw.read(buf, 0, VHD_BLOCK, i * VHD_BLOCK);
-    if (!isZero(buf.subarray(0, bytesRead))) blocks.push(i);
+    const data = buf.subarray(0, bytesRead);
+    if (base) {
+      old.fill(0);
+      await base.read(old, 0, bytesRead, i * VHD_BLOCK);
+      if (!data.equals(old.subarray(0, bytesRead))) blocks.push(i);
+    } else if (!isZero(data)) blocks.push(i);
   }
   const batBytes = Math.ceil((entries * 4) / 512) * 512;
   const length = FOOTER + DYN_HEADER + batBytes + blocks.length * (BITMAP + VHD_BLOCK) + FOOTER;

@@ -19,3 +19,19 @@ export async function login(url: string, user = 'root', password = 'xenkit'): Pr
   const r = await jsonCall(url, 'session.login_with_password', [user, password]);
   return r.result as string;
 }
+
+/** A JSON-RPC v2 caller bound to one session; failures come back as {error} rather than throwing. */
+export function caller(url: string, session: string) {
+  return {
+    async call<T = unknown>(method: string, ...params: unknown[]): Promise<T> {
+      const r = await jsonCall(url, method, [session, ...params]);
+      if (r.error) throw Object.assign(new Error(JSON.stringify(r.error)), { xapi: r.error });
+      return r.result as T;
+    },
+    async fail(method: string, ...params: unknown[]): Promise<unknown[]> {
+      const r = (await jsonCall(url, method, [session, ...params])) as { error?: { message: string; data: unknown[] } };
+      if (!r.error) throw new Error(`${method} unexpectedly succeeded`);
+      return [r.error.message, ...r.error.data];
+    },
+  };
+}

@@ -234,7 +234,8 @@ export function formatDouble(n: number): string {
   return String(Number(n.toPrecision(16)));
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const SPECIAL = /[&<>]/;
+const escape = (s: string) => (SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : s);
 
 export function writeValue(v: Value, out: string[]): void {
   if (typeof v === 'string') out.push('<value>', escape(v), '</value>');
