@@ -41,6 +41,9 @@ export function createDispatcher(tls: TlsOptions = {}, timeouts: HttpTimeouts = 
     rejectUnauthorized: !(pinned || tls.insecure),
     ca: tls.ca,
     timeout: timeouts.connect ?? 10_000,
+    // A resumed TLS session carries no peer certificate to compare with the pin: every connection
+    // to a pinned host does a full handshake.
+    ...(pinned ? { maxCachedSessions: 0 } : {}),
   });
   const connect: buildConnector.connector = (options, callback) => {
     connector(options, (err, socket) => {

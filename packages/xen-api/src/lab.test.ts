@@ -1,6 +1,10 @@
 // The client against the lab host (packages/xapi-sim), a wire-faithful XAPI written independently.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type RunningLab } from '@xenkit/xapi-sim';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BufferSource } from '@xenkit/disk';
+import { requireTools, tempDir } from '@xenkit/fixtures';
 import { connect, isXapiError, type VMRecord } from './index.js';
 
 let pool: RunningLab;
@@ -80,6 +84,33 @@ describe('against the lab host', () => {
       ac2.abort();
     } finally {
       await c.close();
+    }
+  });
+
+  it('over HTTPS with a pinned fingerprint: calls and VDI transfers, and refuses a wrong pin', async () => {
+    requireTools('openssl');
+    const secure = await startLab({ tls: true, vms: 0, authFailureDelayMs: 0 });
+    const dir = tempDir();
+    try {
+      await expect(connect({ url: secure.url, user: secure.user, password: secure.password, retry: { attempts: 1 } })).rejects.toMatchObject({
+        code: 'E_XAPI_TLS',
+      });
+      const c = await connect({ url: secure.url, user: secure.user, password: secure.password, tls: { fingerprint: secure.fingerprint! } });
+      try {
+        const [sr] = await c.SR.get_by_name_label('Local storage');
+        const image = Buffer.alloc(1 << 20);
+        image.fill(0x61, 4096, 9000);
+        const vdi = await c.VDI.create({ SR: sr!, name_label: 'tls', virtual_size: BigInt(image.length), type: 'user', sharable: false, read_only: false, other_config: {} });
+        await c.importVdi({ vdi, source: new BufferSource(image) });
+        const out = join(dir.path, 'out.raw');
+        await c.exportVdi({ vdi, file: out });
+        expect(readFileSync(out).equals(image)).toBe(true);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      dir.cleanup();
+      await secure.close();
     }
   });
 });

@@ -1,7 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { http1, type Http1Response } from './http1.js';
 import type { BlockSource } from '@xenkit/disk';
 import { redactText } from '@xenkit/core';
 import type { XapiSession } from './client.js';
@@ -127,7 +128,7 @@ function taskHeader(res: { headers: Record<string, string | string[] | undefined
   return Array.isArray(h) ? h[0] : h;
 }
 
-async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, query: Record<string, string>, body: Body | undefined, options: TransferOptions) {
+async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, query: Record<string, string>, body: Body | undefined, options: TransferOptions): Promise<Http1Response> {
   let url = new URL(path, session.url);
   url.search = new URLSearchParams({ session_id: await session.sessionRef(), ...query }).toString();
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -135,50 +136,29 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
     if (body) {
       let done = 0;
       const inner = body.open();
-      stream = Readable.from(async function* () {
-        for await (const chunk of inner) {
-          done += chunk.length;
-          options.onProgress?.({ done, total: body.length });
-          yield chunk;
-        }
-      }(), { objectMode: false });
+      stream = Readable.from(
+        (async function* () {
+          for await (const chunk of inner) {
+            done += chunk.length;
+            options.onProgress?.({ done, total: body.length });
+            yield chunk;
+          }
+        })(),
+        { objectMode: false },
+      );
     }
-    const request = {
-      origin: url.origin,
-      path: url.pathname + url.search,
+    const res = await http1(url, {
       method,
       headers: body ? { 'content-length': String(body.length), 'content-type': body.contentType } : {},
       body: stream,
       signal: options.signal,
-    };
-    let res: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable & { dump(): Promise<void>; text(): Promise<string> } };
-    try {
-      if (method === 'PUT') {
-        // XAPI answers an import before it has read the body (and closes the connection after):
-        // the stream API drains that answer as it comes, where a paused request() body would trip
-        // undici when the socket ends under it.
-        const head = { statusCode: 0, headers: {} as Record<string, string | string[] | undefined>, text: '' };
-        await session.dispatcher.stream(request, ({ statusCode, headers }) => {
-          head.statusCode = statusCode;
-          head.headers = headers;
-          return new Writable({
-            write(chunk: Buffer, _enc, cb) {
-              if (head.text.length < 400) head.text += chunk.toString('utf8');
-              cb();
-            },
-          });
-        });
-        const text = head.text;
-        res = { ...head, body: Object.assign(Readable.from([]), { dump: async () => undefined, text: async () => text }) };
-      } else {
-        res = (await session.dispatcher.request(request)) as unknown as typeof res;
-      }
-    } catch (e) {
-      throw transportError(e, `${method} ${redactText(url.href)}`);
-    }
+      tls: session.options.tls,
+      timeouts: session.options.timeouts,
+    });
     if (res.statusCode === 302 || res.statusCode === 301 || res.statusCode === 307) {
       const location = String(res.headers.location ?? '');
-      await res.body.dump().catch(() => undefined);
+      res.body.resume();
+      stream?.destroy();
       if (!location) throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: redirect without a Location`);
       const next = new URL(location, url);
       // Keep our query when the redirect drops it (seen on some XAPI versions; XO does the same).
@@ -188,13 +168,36 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
       continue;
     }
     if (res.statusCode !== 200) {
-      const text = await res.body.text().catch(() => '');
+      const text = await readSome(res.body);
       throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path} on ${url.host}: HTTP ${res.statusCode}`, {
         status: res.statusCode,
-        body: redactText(text.slice(0, 200)),
+        body: redactText(text),
       });
+    }
+    if (method === 'PUT') {
+      // XAPI answers before reading the body: the import is done when the body is sent and the
+      // answer has ended.
+      res.body.resume();
+      try {
+        await res.sent;
+        if (!res.body.readableEnded) await new Promise<void>((resolve, reject) => res.body.once('end', resolve).once('error', reject).once('close', resolve));
+      } catch (e) {
+        throw transportError(e, `${method} ${redactText(url.origin + url.pathname)}`);
+      }
     }
     return res;
   }
   throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: more than ${MAX_REDIRECTS} redirects`);
+}
+
+async function readSome(body: Readable): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      if (text.length < 400) text += String(chunk);
+    }
+  } catch {
+    // the status is what matters
+  }
+  return text.slice(0, 200);
 }

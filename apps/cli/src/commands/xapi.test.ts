@@ -71,7 +71,7 @@ describe('xenkit xapi (against the lab host)', () => {
     expect(readFileSync(out).equals(readFileSync(image))).toBe(true);
   });
 
-  it('uploads a VHD made by qemu-img as VHD, and refuses qcow2 with a coded error', async () => {
+  it('uploads a VHD made by qemu-img as VHD, and a qcow2 as its data only', async () => {
     requireTools('qemu-img', 'truncate', 'dd');
     const raw = join(dir.path, 'for-vhd.raw');
     exec('truncate', ['-s', '8M', raw]);
@@ -87,10 +87,20 @@ describe('xenkit xapi (against the lab host)', () => {
     expect((await xapi(['vdi', 'export', result.uuid, out])).status).toBe(0);
     expect(readFileSync(out).equals(readFileSync(raw))).toBe(true);
     const qcow = join(dir.path, 'disk.qcow2');
-    exec('qemu-img', ['create', '-f', 'qcow2', qcow, '8M']);
-    const refused = await xapi(['vdi', 'import', qcow, '--sr', 'Local storage']);
+    exec('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow]);
+    const q = await xapi(['vdi', 'import', qcow, '--sr', 'Local storage', '--json']);
+    expect(q.status).toBe(0);
+    const qr = JSON.parse(q.stdout) as { uuid: string; format: string; virtual_size: number; sent: number };
+    expect(qr).toMatchObject({ format: 'raw', virtual_size: 8 * 2 ** 20 });
+    expect(qr.sent).toBeLessThan(200_000);
+    const qout = join(dir.path, 'qcow-back.raw');
+    expect((await xapi(['vdi', 'export', qr.uuid, qout])).status).toBe(0);
+    expect(readFileSync(qout).equals(readFileSync(raw))).toBe(true);
+    const broken = join(dir.path, 'broken.qcow2');
+    writeFileSync(broken, Buffer.concat([Buffer.from('QFI\xfb', 'latin1'), Buffer.alloc(600, 0xff)]));
+    const refused = await xapi(['vdi', 'import', broken, '--sr', 'Local storage']);
     expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/^E_XAPI_IMAGE_FORMAT: .*qcow2/);
+    expect(refused.stderr).toMatch(/^E_[A-Z0-9_]+: .*broken\.qcow2/);
   });
 
   it('calls any method with JSON arguments and prints plain JSON', async () => {
