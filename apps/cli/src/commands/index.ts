@@ -1,13 +1,9 @@
 import type { CommandModule } from '../program.js';
 import { diskCommand } from './disk.js';
 import { kernelCommand } from './kernel.js';
-import { labCommand } from './lab.js';
-import { cacheCommand } from './cache.js';
-import { cacheCommand } from './cache.js';
-import { diskCommand } from './disk.js';
-import { kernelCommand } from './kernel.js';
-import { labCommand } from './lab.js';
 import { xapiCommand } from './xapi.js';
+import { labCommand } from './lab.js';
+import { cacheCommand } from './cache.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
@@ -16,7 +12,7 @@ import { xapiCommand } from './xapi.js';
 export const commands: CommandModule[] = [
   diskCommand,
   kernelCommand,
+  xapiCommand,
   labCommand,
   cacheCommand,
 ];
-export const commands: CommandModule[] = [diskCommand, kernelCommand, cacheCommand, labCommand, xapiCommand];
