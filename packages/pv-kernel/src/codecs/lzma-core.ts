@@ -565,7 +565,11 @@ export class LzmaCore {
       pending = len - n;
       let from = wpos - rep0 - 1;
       if (from < 0) from += size;
-      if (from + n <= size) {
+      if (n > 32 && rep0 >= n && from + n <= size) {
+        // Long and not overlapping itself: one memmove.
+        win.copyWithin(wpos, from, from + n);
+        wpos += n;
+      } else if (from + n <= size) {
         for (let k = 0; k < n; k++) win[wpos++] = win[from++] as number;
       } else {
         for (let k = 0; k < n; k++) {
