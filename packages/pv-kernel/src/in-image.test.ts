@@ -2,7 +2,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostTreeFileSystem } from '@xenkit/disk';
-import { buildElfKernel, buildImage, buildTree, ensureDebianKernel, requireTools, tempDir, type BuiltImage, type DebianKernel } from '@xenkit/fixtures';
+import { buildElfKernel, buildImage, buildTree, ensureDebianKernel, exec, requireTools, tempDir, type BuiltImage, type DebianKernel } from '@xenkit/fixtures';
 import { analyzeKernel, locateFileInImage, type KernelAnalysis } from './index.js';
 
 const tmp = tempDir('xenkit-pvk-image-');
@@ -112,6 +112,20 @@ describe('a kernel inside a disk image', () => {
       expect(err).toMatchObject({ code: 'E_KERNEL_IS_DISK_IMAGE', category: 'usage' });
       expect((err as Error).message).toMatch(kind);
       expect((err as Error).message).toContain('--path');
+    }
+    // An overlay on the image, one whose backing file is gone, and a qcow2 with a damaged header: all images.
+    const overlay = join(tmp.path, 'overlay.qcow2');
+    exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', root.path, overlay]);
+    const moved = join(tmp.path, 'elsewhere.qcow2');
+    exec('qemu-img', ['create', '-q', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', join(tmp.path, 'gone.qcow2'), moved, '64M']);
+    const damaged = join(tmp.path, 'damaged.qcow2');
+    const bytes = readFileSync(overlay);
+    bytes.writeUInt32BE(99, 4); // version 99
+    writeFileSync(damaged, bytes);
+    for (const [image, kind] of [[overlay, /qcow2 image with MBR/], [moved, /backing chain does not open: E_DISK_BACKING_NOT_FOUND/], [damaged, /qcow2 image that does not open/]] as const) {
+      const err = await analyzeKernel(image).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'E_KERNEL_IS_DISK_IMAGE' });
+      expect((err as Error).message).toMatch(kind);
     }
   });
 });

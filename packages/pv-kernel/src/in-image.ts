@@ -143,8 +143,11 @@ export async function diskImageKind(path: string): Promise<string | null> {
   try {
     disk = await openDisk(path);
   } catch (error) {
-    // A corrupt qcow2/VHD header is still an image, not a kernel.
-    if (error instanceof XenkitError && /^E_(QCOW2|VHD)_/.test(error.code)) return error.code.startsWith('E_QCOW2') ? 'qcow2 image' : 'VHD image';
+    // A corrupt qcow2/VHD header or a broken backing chain is still an image, not a kernel.
+    if (!(error instanceof XenkitError)) return null;
+    if (error.code.startsWith('E_QCOW2_')) return `qcow2 image that does not open: ${error.code}`;
+    if (error.code.startsWith('E_VHD_')) return `VHD image that does not open: ${error.code}`;
+    if (/^E_DISK_(BACKING|CHAIN)_/.test(error.code)) return `image whose backing chain does not open: ${error.code}`;
     return null;
   }
   try {
