@@ -26,6 +26,7 @@ beforeAll(async () => {
     'etc/hostname': 'guest\n',
     [`boot/${name}`]: readFileSync(k.vmlinuz),
     vmlinuz: { symlink: `boot/${name}` },
+    escape: { symlink: '../../../../../etc/hostname' },
   });
   root = buildImage({ dir: tmp.path, name: 'root', table: 'mbr', format: 'qcow2', partitions: [{ sizeMiB: 40, fs: 'ext4', tree: rootTree }] });
   const bootTree = buildTree(join(tmp.path, 'boot'), { [name]: readFileSync(k.vmlinuz) });
@@ -96,7 +97,7 @@ describe('a kernel inside a disk image', () => {
     await expect(analyzeKernel({ image: junk, path: '/vmlinuz' })).rejects.toMatchObject({ code: 'E_KERNEL_IMAGE_NO_EXT' });
   });
 
-  it('locateFileInImage keeps the filesystem open until close()', async () => {
+  it('locateFileInImage keeps the filesystem open until close(), and symlinks stay inside the image', async () => {
     const found = await locateFileInImage(root.path, '/vmlinuz');
     try {
       expect(found.source).toMatchObject({ volume: 'p1', realPath: `/boot/${name}` });
@@ -104,6 +105,15 @@ describe('a kernel inside a disk image', () => {
     } finally {
       await found.close();
     }
+    // A link climbing out of the image lands on the image's own /etc/hostname, never the host's.
+    const escape = await locateFileInImage(root.path, '/escape');
+    try {
+      expect(escape.source.realPath).toBe('/etc/hostname');
+      expect(Buffer.from(await escape.fs.readFile(escape.source.path)).toString()).toBe('guest\n');
+    } finally {
+      await escape.close();
+    }
+    await expect(analyzeKernel({ image: root.path, path: '/escape' })).rejects.toMatchObject({ code: 'E_KERNEL_UNKNOWN_FORMAT' });
   });
 
   it('a disk image given as the kernel is a usage error naming --path, never a corrupt kernel', async () => {
