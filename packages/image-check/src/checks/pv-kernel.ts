@@ -1,0 +1,55 @@
+import { bootFilePath } from '../boot/find.js';
+import { readBytes } from '../text.js';
+import type { Check } from './types.js';
+
+const MAX_KERNEL = 128 * 1024 * 1024;
+
+function below3(version: string | undefined): boolean | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  return m ? Number(m[1]) < 3 : undefined;
+}
+
+export const pvKernel: Check = {
+  id: 'pv-kernel',
+  title: 'The default kernel can boot paravirtualised on Xen',
+  requirement: 'Paravirtualized Xen support in the kernel (Xen hypervisor only)',
+  async run(ctx) {
+    const boot = await ctx.boot();
+    const entry = boot?.entry;
+    const linux = { os_type: 'linux' };
+    if (!boot || !entry?.kernel) {
+      return { status: 'skip', summary: 'no default boot entry with a kernel to examine (see console-log)', evidence: [], fix: '', properties: linux };
+    }
+    const path = await bootFilePath(ctx.fs, boot.config, entry.kernel);
+    if (!path) {
+      return { status: 'fail', summary: `the default entry's kernel ${entry.kernel} is not in the image`, evidence: [`${boot.config.file}: "${entry.title}" → ${entry.kernel}`], fix: 'Regenerate the boot loader config for the kernels actually installed.', properties: linux };
+    }
+    if (!ctx.kernelAnalyzer) {
+      return { status: 'skip', summary: 'kernel analysis is not available in this build', evidence: [`default kernel ${path}`], fix: '', properties: linux };
+    }
+    const bytes = await readBytes(ctx.fs, path, MAX_KERNEL);
+    if (!bytes) return { status: 'error', summary: `cannot read ${path}`, evidence: [], fix: '', properties: linux };
+    const facts = await ctx.kernelAnalyzer(bytes, path);
+    const evidence = [`default kernel ${path}${facts.version ? ` (Linux ${facts.version})` : ''}`, ...facts.reasons];
+    const old = below3(facts.version);
+    if (facts.pv) {
+      return { status: 'pass', summary: `Linux ${facts.version ?? '?'} boots as a Xen PV guest`, evidence, fix: '', properties: { ...linux, vm_mode: 'xen' } };
+    }
+    if (old === false) {
+      return {
+        status: 'warn',
+        summary: `Linux ${facts.version} (≥ 3.0) shows no Xen PV support; it boots HVM, and PV only with a kernel built with CONFIG_XEN`,
+        evidence,
+        fix: 'Boot it HVM (vm_mode=hvm), or install a distribution kernel built with CONFIG_XEN/CONFIG_XEN_PV.',
+        properties: { ...linux, vm_mode: 'hvm' },
+      };
+    }
+    return {
+      status: 'fail',
+      summary: `Linux ${facts.version ?? '(unknown version)'} is older than 3.0 and has no Xen support compiled in: it cannot boot paravirtualised`,
+      evidence,
+      fix: 'Install the distribution\'s Xen kernel (e.g. kernel-xen on RHEL/CentOS 5, linux-image-xen on old Debian) and make it the default boot entry, or boot HVM.',
+      properties: { ...linux, vm_mode: 'hvm' },
+    };
+  },
+};

@@ -1,0 +1,16 @@
+export { runChecks, checkIds, summarizeOs, type CheckReport, type CheckOptions, type OsSummary, type SourceInfo, type Target } from './check.js';
+export { openTreeTarget } from './target.js';
+export { CHECKS } from './checks/registry.js';
+export type { Check, CheckContext, CheckOutcome, CheckResult, CheckStatus, DiskFacts, DiskPartitionFacts, KernelAnalyzer, KernelFacts } from './checks/types.js';
+export { novaAutoDiskConfigReason, partedExtType, parsePartedMachine } from './checks/nova.js';
+export { findBootConfig, defaultEntry, bootFilePath, PYGRUB_CONFIGS } from './boot/find.js';
+export type { BootConfig, BootEntry, BootFormat } from './boot/types.js';
+export { findGuests, type Guest, type GuestMount } from './os/guest.js';
+export type { GuestVolume } from './os/volumes.js';
+export { resolveSpec } from './os/volumes.js';
+export { parseFstab, type FstabEntry } from './os/fstab.js';
+export { detectDistro, type DistroInfo } from './os/release.js';
+export { isLinuxRoot, elfArchitecture } from './os/root.js';
+export { MountedFileSystem } from './os/mounted.js';
+export { listApplications, type Application } from './apps/index.js';
+export { ImageCheckInputError, ImageCheckUsageError, type ImageCheckErrorCode } from './errors.js';
