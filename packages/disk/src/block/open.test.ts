@@ -1,0 +1,132 @@
+import { mkdirSync, openSync, readFileSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDisk, type Disk } from './open.js';
+import { expectMatchesQemu } from './test-helpers/compare.js';
+import { patternBytes } from './test-helpers/qemu.js';
+
+const MiB = 1024 * 1024;
+
+/** 24 MiB of content: pattern runs (some unaligned) separated by zeros. */
+export function writeBaseRaw(path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, Buffer.alloc(24 * MiB), 0, 24 * MiB, 0); // dense, so qemu-img map reports it all as data
+    for (const [off, len, seed] of [
+      [0, MiB, 1],
+      [3 * MiB, 70_000, 2],
+      [10 * MiB, 4 * MiB, 3],
+      [20 * MiB - 4096, 4096, 4],
+    ] as const) {
+      writeSync(fd, patternBytes(len, seed), 0, len, off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function withDisk<T>(path: string, fn: (d: Disk) => Promise<T>): Promise<T> {
+  const d = await openDisk(path);
+  try {
+    return await fn(d);
+  } finally {
+    await d.close();
+  }
+}
+
+describe('openDisk against qemu-img', () => {
+  const tmp = tempDir('xenkit-formats-');
+  const p = (n: string): string => join(tmp.path, n);
+  beforeAll(() => {
+    requireTools('qemu-img', 'qemu-io');
+    writeBaseRaw(p('base.raw'));
+    const q = (...args: string[]): void => void exec('qemu-img', args);
+    q('convert', '-O', 'qcow2', '-o', 'compat=0.10', p('base.raw'), p('v2.qcow2'));
+    q('convert', '-O', 'qcow2', '-o', 'compat=1.1,cluster_size=4096', p('base.raw'), p('v3.qcow2'));
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -z 10M 512k', '-c', 'write -z -u 12M 64k', '-c', 'discard 3M 64k', p('v3.qcow2')]);
+    q('convert', '-c', '-O', 'qcow2', p('base.raw'), p('zlib.qcow2'));
+    q('convert', '-c', '-O', 'qcow2', '-o', 'compression_type=zstd', p('base.raw'), p('zstd.qcow2'));
+    q('convert', '-O', 'vpc', '-o', 'subformat=fixed', p('base.raw'), p('fixed.vhd'));
+    q('convert', '-O', 'vpc', '-o', 'subformat=dynamic', p('base.raw'), p('dynamic.vhd'));
+    // A 3-layer chain with relative backing names in its own directory; the top is larger than the base.
+    mkdirSync(p('chain'));
+    q('convert', '-O', 'qcow2', p('base.raw'), p('chain/base.qcow2'));
+    q('create', '-q', '-f', 'qcow2', '-o', 'cluster_size=16384', '-b', 'base.qcow2', '-F', 'qcow2', p('chain/mid.qcow2'));
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xaa 2M 100k', '-c', 'write -P 0x55 11M 64k', p('chain/mid.qcow2')]);
+    q('create', '-q', '-f', 'qcow2', '-b', 'mid.qcow2', '-F', 'qcow2', p('chain/top.qcow2'), '32M');
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x11 0 4k', '-c', 'write -z 10M 1M', '-c', 'write -P 0x22 30M 128k', p('chain/top.qcow2')]);
+    // A raw base under a qcow2 overlay (declared raw).
+    q('create', '-q', '-f', 'qcow2', '-b', 'base.raw', '-F', 'raw', p('over-raw.qcow2'));
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x33 5M 1M', p('over-raw.qcow2')]);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('raw', async () => {
+    await withDisk(p('base.raw'), async (d) => {
+      expect(d.format).toBe('raw');
+      await expectMatchesQemu(d, p('base.raw'), tmp.path);
+    });
+  });
+
+  it.each(['v2.qcow2', 'v3.qcow2', 'zlib.qcow2', 'zstd.qcow2'])('qcow2 %s', async (name) => {
+    await withDisk(p(name), async (d) => {
+      expect(d.format).toBe('qcow2');
+      expect(d.chain).toHaveLength(1);
+      await expectMatchesQemu(d, p(name), tmp.path);
+    });
+  });
+
+  it('v3 zero clusters read as zeros and map as zero', async () => {
+    await withDisk(p('v3.qcow2'), async (d) => {
+      const z = await d.read(10 * MiB, 512 * 1024);
+      expect(z.every((b) => b === 0)).toBe(true);
+      expect((await d.extents()).some((e) => e.kind === 'zero' && e.offset <= 10 * MiB && e.offset + e.length >= 10.5 * MiB)).toBe(true);
+    });
+  });
+
+  it('a 3-layer relative backing chain, top larger than base', async () => {
+    await withDisk(p('chain/top.qcow2'), async (d) => {
+      expect(d.chain.map((l) => [l.path.split('/').pop(), l.format, l.backingFile])).toEqual([
+        ['top.qcow2', 'qcow2', 'mid.qcow2'],
+        ['mid.qcow2', 'qcow2', 'base.qcow2'],
+        ['base.qcow2', 'qcow2', null],
+      ]);
+      expect(d.size).toBe(32 * MiB);
+      await expectMatchesQemu(d, p('chain/top.qcow2'), tmp.path);
+      expect(d.bytesRead).toBeGreaterThan(0);
+    });
+  });
+
+  it('qcow2 over a declared raw backing file', async () => {
+    await withDisk(p('over-raw.qcow2'), async (d) => {
+      expect(d.chain.map((l) => l.format)).toEqual(['qcow2', 'raw']);
+      await expectMatchesQemu(d, p('over-raw.qcow2'), tmp.path);
+    });
+  });
+
+  it('VHD fixed (qemu must be told -f vpc: it probes only the cookie at offset 0)', async () => {
+    await withDisk(p('fixed.vhd'), async (d) => {
+      expect(d.format).toBe('vhd');
+      // qemu-img convert writes the fixed image sparse; make it dense so qemu-img map reports data like we do.
+      writeFileSync(p('fixed-dense.vhd'), readFileSync(p('fixed.vhd')));
+      await expectMatchesQemu(d, p('fixed.vhd'), tmp.path, { qemuFormat: 'vpc', extents: false });
+    });
+    await withDisk(p('fixed-dense.vhd'), (d) => expectMatchesQemu(d, p('fixed-dense.vhd'), tmp.path, { qemuFormat: 'vpc' }));
+  });
+
+  it('VHD dynamic', async () => {
+    await withDisk(p('dynamic.vhd'), async (d) => {
+      expect(d.format).toBe('vhd');
+      await expectMatchesQemu(d, p('dynamic.vhd'), tmp.path);
+    });
+  });
+
+  it('reads only what it needs: bytesRead for one 4 KiB read of a chain stays small', async () => {
+    await withDisk(p('chain/top.qcow2'), async (d) => {
+      const before = d.bytesRead;
+      await d.read(11 * MiB, 4096);
+      expect(d.bytesRead - before).toBeLessThan(3 * 64 * 1024 + 3 * 4096 + 16384);
+    });
+  });
+});

@@ -1,0 +1,175 @@
+import { silentLogger, type Logger } from '@xenkit/core';
+import { Qcow2Source } from '../formats/qcow2/source.js';
+import { readQcow2Header } from '../formats/qcow2/header.js';
+import { firstExisting, readVhdMeta } from '../formats/vhd/meta.js';
+import { VhdSource } from '../formats/vhd/source.js';
+import { DiskError } from './errors.js';
+import { detectFormat, headerOf, type ImageFormat } from './header.js';
+import { HostFile } from './host.js';
+import { RawLayer } from './raw-layer.js';
+import type { BlockSource, Extent } from './types.js';
+
+export const DEFAULT_MAX_CHAIN_DEPTH = 16;
+
+/** One image file of a chain, as openDisk found it. */
+export interface ChainLayer {
+  path: string;
+  format: ImageFormat;
+  virtualSize: number;
+  fileSize: number;
+  backingFile: string | null;
+  backingFormat: string | null;
+}
+
+/** An opened image: its virtual disk (the whole chain merged) and the chain itself, top to base. */
+export interface Disk extends BlockSource {
+  readonly path: string;
+  readonly chain: ChainLayer[];
+}
+
+export interface OpenDiskOptions {
+  logger?: Logger;
+  /** Most layers a backing chain may have, the top included (default 16). */
+  maxChainDepth?: number;
+}
+
+class ImageDisk implements Disk {
+  constructor(
+    private readonly top: BlockSource,
+    readonly path: string,
+    readonly chain: ChainLayer[],
+  ) {}
+  get format(): string {
+    return this.top.format;
+  }
+  get size(): number {
+    return this.top.size;
+  }
+  get bytesRead(): number {
+    return this.top.bytesRead;
+  }
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return this.top.read(offset, length);
+  }
+  extents(): Promise<Extent[]> {
+    return this.top.extents();
+  }
+  close(): Promise<void> {
+    return this.top.close();
+  }
+}
+
+/**
+ * Open a disk image for reading: detect its format by magic (qcow2 magic, a VHD footer at EOF,
+ * otherwise raw), then open its backing chain, bounded in depth and refusing loops (by real path).
+ */
+export async function openDisk(path: string, options: OpenDiskOptions = {}): Promise<Disk> {
+  const logger = options.logger ?? silentLogger;
+  const maxDepth = options.maxChainDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
+  const chain: ChainLayer[] = [];
+  const seen = new Map<string, string>();
+  const top = await openLayer(path, null, null, { logger, maxDepth, chain, seen, topPath: path });
+  return new ImageDisk(top, path, chain);
+}
+
+interface Walk {
+  logger: Logger;
+  maxDepth: number;
+  chain: ChainLayer[];
+  seen: Map<string, string>;
+  topPath: string;
+}
+
+async function openLayer(path: string, declared: string | null, parentUuid: string | null, w: Walk): Promise<BlockSource> {
+  if (w.chain.length >= w.maxDepth) {
+    throw new DiskError('E_DISK_CHAIN_TOO_DEEP', `${w.topPath}: backing chain is deeper than ${w.maxDepth} layers (at ${path})`, {
+      path: w.topPath,
+      layer: path,
+      maxDepth: w.maxDepth,
+    });
+  }
+  const file = await HostFile.open(path);
+  let handedOver = false;
+  try {
+    const prior = w.seen.get(file.realPath);
+    if (prior !== undefined) {
+      throw new DiskError('E_DISK_BACKING_LOOP', `${w.topPath}: backing chain loops: ${path} is the same file as ${prior}`, {
+        path: w.topPath,
+        layer: path,
+        sameAs: prior,
+      });
+    }
+    w.seen.set(file.realPath, path);
+    const format = declared === null ? await detectFormat(file) : checkDeclared(declared, path, w.topPath);
+    const h = await headerOf(file, format);
+    w.chain.push({ path, format, virtualSize: h.virtualSize, fileSize: file.size, backingFile: h.backingFile, backingFormat: h.backingFormat });
+    w.logger.debug({ path, format, virtualSize: h.virtualSize, backingFile: h.backingFile }, 'opened image layer');
+
+    if (format === 'raw') {
+      handedOver = true;
+      return new RawLayer(file);
+    }
+    if (format === 'qcow2') {
+      const header = await readQcow2Header(file);
+      const backing = h.backingPath === null ? null : await openBacking(h.backingPath, h.backingFormat, null, path, w);
+      try {
+        const src = await Qcow2Source.open(file, header, backing, w.logger);
+        handedOver = true;
+        return src;
+      } catch (e) {
+        await backing?.close();
+        throw e;
+      }
+    }
+    const meta = await readVhdMeta(file);
+    let backing: BlockSource | null = null;
+    if (meta.header !== null && meta.parentCandidates.length > 0) {
+      const parent = await firstExisting(meta.parentCandidates);
+      if (parent === null) {
+        throw new DiskError('E_DISK_BACKING_NOT_FOUND', `${path}: parent VHD not found (looked for ${meta.parentCandidates.join(', ')})`, {
+          path,
+          candidates: meta.parentCandidates,
+        });
+      }
+      backing = await openBacking(parent, 'vhd', meta.header.parentUuid, path, w);
+    }
+    try {
+      const src = await VhdSource.open(file, meta, backing);
+      if (parentUuid !== null && src.uuid !== parentUuid) {
+        throw new DiskError('E_VHD_PARENT_MISMATCH', `${path}: its UUID ${src.uuid} is not the parent UUID ${parentUuid} its child expects`, {
+          path,
+          uuid: src.uuid,
+          expected: parentUuid,
+        });
+      }
+      handedOver = true;
+      return src;
+    } catch (e) {
+      await backing?.close();
+      throw e;
+    }
+  } finally {
+    if (!handedOver) await file.close();
+  }
+}
+
+async function openBacking(path: string, format: string | null, parentUuid: string | null, child: string, w: Walk): Promise<BlockSource> {
+  try {
+    return await openLayer(path, format, parentUuid, w);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'E_NOT_FOUND') {
+      throw new DiskError('E_DISK_BACKING_NOT_FOUND', `${child}: backing file ${path} not found`, { path: child, backingPath: path });
+    }
+    throw e;
+  }
+}
+
+/** A declared backing format is honoured (never re-probed: a raw file that looks like qcow2 stays raw). */
+function checkDeclared(declared: string, path: string, top: string): ImageFormat {
+  if (declared === 'raw' || declared === 'qcow2' || declared === 'vhd') return declared;
+  throw new DiskError('E_DISK_UNSUPPORTED_FORMAT', `${top}: backing file ${path} has format "${declared}", which is not supported`, {
+    path: top,
+    layer: path,
+    format: declared,
+  });
+}
