@@ -1,0 +1,175 @@
+import { readFile, stat } from 'node:fs/promises';
+import { silentLogger, toXenkitError, type Logger } from '@xenkit/core';
+import { isBzImage, locatePayload, protocolString, readSetupHeader } from './bzimage.js';
+import { detectCodec, openDecoder, sizeHint, type Codec } from './codecs/index.js';
+import { ElfReader, machineName } from './elf.js';
+import { KernelError } from './errors.js';
+import { ProgressiveImage } from './image.js';
+import type { XenNote } from './notes.js';
+import { scanXen, xenVerdict, type XenVerdict } from './xen.js';
+
+export interface AnalyzeOptions {
+  /** Name used in messages (defaults to the path, or "kernel" for a buffer). */
+  name?: string;
+  /** Cap on decompressed bytes; a payload that needs more is a decompression bomb. Default 256 MiB. */
+  maxOutputBytes?: number;
+  /** Also read the section table when PT_NOTE notes were found, to report `__xen_guest` as readnotes does. */
+  exhaustive?: boolean;
+  logger?: Logger;
+}
+
+export interface KernelAnalysis {
+  name: string;
+  size: number;
+  container: 'bzImage' | 'gzip' | 'elf';
+  codec: Codec | 'none' | 'unknown';
+  /** The release ("6.1.0-56-cloud-amd64"): from the bzImage kernel_version string, else linux_banner. */
+  version: string | null;
+  /** The whole kernel_version / banner text it came from. */
+  versionString: string | null;
+  versionSource: 'kernel_version' | 'linux_banner' | null;
+  bzImage: { protocol: string; setupSects: number; payloadOffset: number | null; payloadLength: number | null } | null;
+  elf: { class: 32 | 64; machine: string; machineNumber: number; endian: 'little' | 'big' } | null;
+  /** Every note named "Xen" from the place libelf took them (PT_NOTE, else SHT_NOTE), in file order. */
+  notes: XenNote[];
+  noteSource: 'PT_NOTE' | 'SHT_NOTE' | '__xen_guest' | null;
+  /** The legacy `__xen_guest` string's NAME=VALUE pairs, when the section was read. */
+  xenGuest: Record<string, string> | null;
+  xenGuestRaw: string | null;
+  verdict: XenVerdict;
+  /** How many decompressed bytes were needed, and whether that was the whole image. */
+  decompressedBytes: number;
+  decompressedAll: boolean;
+}
+
+const DEFAULT_MAX_OUTPUT = 256 << 20;
+// No kernel file is near this size; refusing it early keeps a wrong path from being read into memory.
+const MAX_INPUT = 1 << 30;
+
+async function load(input: Uint8Array | string, label: string): Promise<Uint8Array> {
+  if (typeof input !== 'string') return input;
+  try {
+    const st = await stat(input);
+    if (st.isDirectory()) {
+      throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is a directory, not a kernel file`);
+    }
+    if (st.size > MAX_INPUT) {
+      throw new KernelError('E_KERNEL_TOO_LARGE', `${label} is ${st.size} bytes, larger than any kernel`, { size: st.size });
+    }
+    return await readFile(input);
+  } catch (error) {
+    throw toXenkitError(error, { path: input });
+  }
+}
+
+/**
+ * Unwrap a kernel (bzImage → payload codec, or whole-file gzip, or plain ELF) just far enough to read its
+ * Xen notes, then decide as Xen's PV domain builder would.
+ */
+export async function analyzeKernel(input: Uint8Array | string, options: AnalyzeOptions = {}): Promise<KernelAnalysis> {
+  const label = options.name ?? (typeof input === 'string' ? input : 'kernel');
+  const log = (options.logger ?? silentLogger).child({ kernel: label });
+  const cap = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const file = await load(input, label);
+
+  let container: KernelAnalysis['container'];
+  let codec: KernelAnalysis['codec'] = 'none';
+  let version: string | null = null;
+  let bz: KernelAnalysis['bzImage'] = null;
+  let payload: Uint8Array;
+  if (isBzImage(file)) {
+    container = 'bzImage';
+    const hdr = readSetupHeader(file);
+    version = hdr.kernelVersion;
+    bz = { protocol: protocolString(hdr.version), setupSects: hdr.setupSects, payloadOffset: hdr.payloadOffset, payloadLength: hdr.payloadLength };
+    if (hdr.version < 0x208) {
+      // Xen's bzImage loader stops here, and the ELF loader cannot read a bzImage either.
+      return tooOld(label, file.length, version, bz, hdr.version);
+    }
+    payload = locatePayload(file, hdr, label);
+    const found = detectCodec(payload);
+    if (!found) {
+      throw new KernelError('E_KERNEL_UNKNOWN_CODEC', `${label}: bzImage payload has an unknown compression format (magic ${hex(payload.subarray(0, 4))}; Xen knows gzip, bzip2, xz, zstd, lzma, lzo and lz4)`, { magic: hex(payload.subarray(0, 4)) });
+    }
+    codec = found;
+  } else if (file[0] === 0x1f && file[1] === 0x8b) {
+    container = 'gzip';
+    codec = 'gzip';
+    payload = file;
+  } else if (file[0] === 0x7f && file[1] === 0x45 && file[2] === 0x4c && file[3] === 0x46) {
+    container = 'elf';
+    payload = file;
+  } else {
+    throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is not a kernel Xen can load: no bzImage "HdrS" header, gzip or ELF magic`, { size: file.length });
+  }
+
+  let image: ProgressiveImage;
+  if (codec === 'none') {
+    image = new ProgressiveImage(null, Math.max(cap, payload.length), label, payload);
+  } else {
+    const source = openDecoder(codec, payload, label);
+    if (!source) throw new KernelError('E_KERNEL_UNKNOWN_CODEC', `${label}: no ${codec} decoder is available`, { codec });
+    image = new ProgressiveImage(source, cap, label, undefined, sizeHint(payload));
+  }
+  try {
+    const elf = await ElfReader.open(image, label);
+    const scan = await scanXen(elf, options.exhaustive ?? false);
+    const verdict = xenVerdict(elf.header.machine, elf.header.entry, scan);
+    let versionSource: KernelAnalysis['versionSource'] = version ? 'kernel_version' : null;
+    if (!version) {
+      version = bannerVersion(image.bytes);
+      if (version) versionSource = 'linux_banner';
+    }
+    const versionString = version;
+    version = releaseOf(version);
+    log.debug({ codec, decompressed: image.length, notes: scan.notes.length }, 'kernel analysed');
+    return {
+      name: label, size: file.length, container, codec, version, versionString, versionSource, bzImage: bz,
+      elf: { class: elf.header.class, machine: machineName(elf.header.machine), machineNumber: elf.header.machine, endian: elf.header.le ? 'little' : 'big' },
+      notes: scan.notes, noteSource: scan.parms.source, xenGuest: scan.xenGuest, xenGuestRaw: scan.xenGuestRaw,
+      verdict, decompressedBytes: image.length, decompressedAll: image.complete,
+    };
+  } finally {
+    await image.close();
+  }
+}
+
+function tooOld(label: string, size: number, version: string | null, bz: NonNullable<KernelAnalysis['bzImage']>, raw: number): KernelAnalysis {
+  return {
+    name: label, size, container: 'bzImage', codec: 'unknown', version: releaseOf(version), versionString: version, versionSource: version ? 'kernel_version' : null,
+    bzImage: bz, elf: null, notes: [], noteSource: null, xenGuest: null, xenGuestRaw: null,
+    verdict: {
+      pv: false, pvh: false, guestType: null,
+      reasons: [
+        `xc_dom_probe_bzimage_kernel: boot protocol too old (${raw.toString(16).padStart(4, '0')})`,
+        'xc_dom_find_loader: no loader found (a bzImage older than boot protocol 2.08 carries no ELF payload Xen can load)',
+      ],
+    },
+    decompressedBytes: 0, decompressedAll: false,
+  };
+}
+
+/** linux_banner ("Linux version 2.6.18-… (…)") in the bytes already decompressed; never decompresses more. */
+export function bannerVersion(bytes: Uint8Array): string | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  let at = buf.indexOf('Linux version ');
+  for (let tries = 0; at >= 0 && tries < 16; tries++) {
+    const start = at + 14;
+    const c = buf[start] ?? 0;
+    if (c >= 0x30 && c <= 0x39) {
+      let end = start;
+      while (end < buf.length && end - start < 64 && (buf[end] as number) > 0x20 && (buf[end] as number) < 0x7f) end++;
+      return buf.toString('latin1', start, end);
+    }
+    at = buf.indexOf('Linux version ', start);
+  }
+  return null;
+}
+
+function releaseOf(text: string | null): string | null {
+  return text ? (text.split(/\s+/)[0] ?? null) : null;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}

@@ -1,0 +1,5 @@
+export { analyzeKernel, bannerVersion, type AnalyzeOptions, type KernelAnalysis } from './analyze.js';
+export { KernelError, type KernelErrorCode } from './errors.js';
+export { XEN_NOTES, type XenNote, type NoteKind } from './notes.js';
+export type { XenVerdict } from './xen.js';
+export type { Codec } from './codecs/index.js';

@@ -1,0 +1,6 @@
+import { ensureDebianKernel } from './debian-kernel.js';
+
+/** Vitest global setup: fetch the real Debian kernel once, before test files run in parallel. */
+export default function setup(): void {
+  ensureDebianKernel();
+}
