@@ -1,5 +1,6 @@
 import { silentLogger, type Logger } from '@xenkit/core';
 import { listApplications } from './apps/index.js';
+import { pvKernelAnalyzer } from './kernel.js';
 import type { Application } from './apps/types.js';
 import { defaultEntry, findBootConfig } from './boot/find.js';
 import type { BootConfig, BootEntry } from './boot/types.js';
@@ -116,7 +117,7 @@ export async function runChecks(target: Target, options: CheckOptions = {}): Pro
       (boot ??= findBootConfig(guest.fs, mountOfPath(guest)).then((config) => (config ? { config, entry: defaultEntry(config) } : null))),
     packages: () =>
       (pkgs ??= listApplications(guest.fs, guest.distro.packageFormat).then((apps) => (apps ? new Map(apps.map((a) => [a.name, a])) : null))),
-    ...(options.kernelAnalyzer ? { kernelAnalyzer: options.kernelAnalyzer } : {}),
+    kernelAnalyzer: options.kernelAnalyzer ?? pvKernelAnalyzer,
   };
   const results: CheckResult[] = [];
   for (const check of checks) {

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
 import { openTreeTarget } from '../target.js';
+import { miniKernel } from '../test-helpers/kernel.js';
 import { CONSOLE, GRUB_CFG, goodDebian, withChanges, writeTree, type TreeSpec } from '../test-helpers/trees.js';
 
 const tmp = tempDir('xenkit-checks-');
@@ -32,11 +33,11 @@ describe('the good Debian tree', () => {
       'cloud-init': 'pass',
       'key-injection': 'pass',
       'console-log': 'pass',
-      'pv-kernel': 'skip',
+      'pv-kernel': 'pass',
     });
     expect(report.verdict).toBe('pass');
     expect(report.os).toMatchObject({ distro: 'debian', majorVersion: 12, minorVersion: 5, productName: 'Debian GNU/Linux 12 (bookworm)' });
-    expect(report.properties).toMatchObject({ cloud_init_installed: 'true', os_type: 'linux' });
+    expect(report.properties).toEqual({ cloud_init_installed: 'true', os_type: 'linux', vm_mode: 'xen' });
   });
 });
 
@@ -199,5 +200,25 @@ describe('console-log', () => {
   });
   it('fails when there is no boot loader config at all', async () => {
     expect((await check(withChanges(good, { '/boot/grub/grub.cfg': null }), 'console-log')).status).toBe('fail');
+  });
+});
+
+describe('pv-kernel', () => {
+  const K = '/boot/vmlinuz-6.1.0-18-amd64';
+  it('fails for a pre-3.0 kernel without Xen notes, warns for a 3.x+ one', async () => {
+    const old = await check(withChanges(good, { [K]: miniKernel('2.6.18-8.el5', false) }), 'pv-kernel');
+    expect(old.status).toBe('fail');
+    expect(old.evidence.join('\n')).toContain('Not a Xen-ELF image');
+    expect(old.properties?.vm_mode).toBe('hvm');
+    expect((await check(withChanges(good, { [K]: miniKernel('6.1.0-18-amd64', false) }), 'pv-kernel')).status).toBe('warn');
+  });
+  it('passes a pre-3.0 Xen kernel', async () => {
+    const r = await check(withChanges(good, { [K]: miniKernel('2.6.18-8.el5xen', true) }), 'pv-kernel');
+    expect(r.status).toBe('pass');
+    expect(r.summary).toContain('2.6.18-8.el5xen');
+  });
+  it('fails when the default entry names a missing kernel or a file that is no kernel', async () => {
+    expect((await check(withChanges(good, { [K]: null }), 'pv-kernel')).status).toBe('fail');
+    expect((await check(withChanges(good, { [K]: 'just text' }), 'pv-kernel')).status).toBe('fail');
   });
 });

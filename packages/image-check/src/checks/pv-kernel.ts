@@ -1,3 +1,4 @@
+import { isXenkitError } from '@xenkit/core';
 import { bootFilePath } from '../boot/find.js';
 import { readBytes } from '../text.js';
 import type { Check } from './types.js';
@@ -29,7 +30,14 @@ export const pvKernel: Check = {
     }
     const bytes = await readBytes(ctx.fs, path, MAX_KERNEL);
     if (!bytes) return { status: 'error', summary: `cannot read ${path}`, evidence: [], fix: '', properties: linux };
-    const facts = await ctx.kernelAnalyzer(bytes, path);
+    let facts;
+    try {
+      facts = await ctx.kernelAnalyzer(bytes, path);
+    } catch (e) {
+      if (!isXenkitError(e) || e.category !== 'input') throw e;
+      // Xen's loaders would reject the same bytes.
+      return { status: 'fail', summary: `Xen cannot load the default kernel ${path}: ${e.message}`, evidence: [`${e.code}: ${e.message}`], fix: 'Make the default boot entry point at a real Linux kernel built with Xen support.', properties: linux };
+    }
     const evidence = [`default kernel ${path}${facts.version ? ` (Linux ${facts.version})` : ''}`, ...facts.reasons];
     const old = below3(facts.version);
     if (facts.pv) {

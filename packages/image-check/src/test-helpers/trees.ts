@@ -1,5 +1,6 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { miniKernel } from './kernel.js';
 
 /** Files (path → contents) and symlinks (path → target) of a guest root, written at test time. */
 export interface TreeSpec {
@@ -71,7 +72,7 @@ export function goodDebian(): TreeSpec {
       '/etc/udev/rules.d/70-persistent-net.rules': '',
       '/etc/default/grub': `GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT="${CONSOLE}"\nGRUB_CMDLINE_LINUX=""\n`,
       '/boot/grub/grub.cfg': GRUB_CFG(CONSOLE),
-      '/boot/vmlinuz-6.1.0-18-amd64': 'not a real kernel',
+      '/boot/vmlinuz-6.1.0-18-amd64': miniKernel('6.1.0-18-amd64', true),
       '/boot/initrd.img-6.1.0-18-amd64': '',
       '/var/lib/dpkg/status': dpkg,
       '/etc/network/interfaces': 'auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet dhcp\n',
