@@ -13,3 +13,13 @@ export { HostFile } from './block/host.js';
 export { openDisk, DEFAULT_MAX_CHAIN_DEPTH, type Disk, type ChainLayer, type OpenDiskOptions } from './block/open.js';
 export { Qcow2Source } from './formats/qcow2/source.js';
 export { VhdSource } from './formats/vhd/source.js';
+// layout and filesystems
+export type { Partition, PartitionTable, LayoutIssue } from './layout/types.js';
+export { readPartitionTable } from './layout/table.js';
+export { SliceSource, type Segment } from './layout/view.js';
+export { probeDisk, openVolume, type DiskLayout, type Volume, type LvmLayout } from './layout/probe-disk.js';
+export { probeFilesystem, type FsProbe } from './probe/probe.js';
+export { parseExtSuperblock, blkidExtType, partedExtType, type ExtInfo } from './probe/ext.js';
+export { parseLvmText, type LvmSection, type LvmValue } from './lvm/text.js';
+export { scanPv, vgFromMetadata, openLv, type LvmVg, type LvmLv, type LvmPv, type LvmSegment, type PvScan } from './lvm/vg.js';
+export { openExtFileSystem, type OpenExtOptions } from './fs/ext.js';

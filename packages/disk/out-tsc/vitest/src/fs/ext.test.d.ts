@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=ext.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=probe-disk.test.d.ts.map

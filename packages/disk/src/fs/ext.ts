@@ -1,0 +1,260 @@
+import { createRequire } from 'node:module';
+import { silentLogger, type Logger } from '@xenkit/core';
+import type { BlockSource } from '../block/types.js';
+import { SliceSource } from '../layout/view.js';
+import type { Volume } from '../layout/probe-disk.js';
+import { sourcePath } from '../layout/table.js';
+import { FsError, type FsErrorCode } from './errors.js';
+import { resolvePath, type ResolveOps } from './resolve.js';
+import { DEFAULT_MAX_FILE_BYTES, type FileStat, type FileType, type ReadFileOptions, type ReadOnlyFileSystem } from './types.js';
+
+// ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
+interface Ext2Stats {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs?: number;
+  mtime?: Date;
+  ino: number;
+  nlink: number;
+}
+interface Ext2Promises {
+  lstat(path: string): Promise<Ext2Stats>;
+  readdir(path: string): Promise<string[]>;
+  readlink(path: string): Promise<string>;
+  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(fd: number): Promise<void>;
+}
+interface Ext2Fs {
+  promises: Ext2Promises;
+  open(path: string, flags: number, mode: number, cb: (err: Error | null, fd: number) => void): void;
+}
+interface Ext2Module {
+  mount(disk: unknown, offset?: number): Promise<Ext2Fs>;
+  umount(fs: Ext2Fs): Promise<void>;
+}
+const ext2fs = createRequire(import.meta.url)('ext2fs') as Ext2Module;
+
+/**
+ * The disk object libext2fs is given. libext2fs opens filesystems read-write, so this object is what
+ * makes the view read-only: every write, discard or flush that would change the image is refused
+ * (libext2fs sees EIO) and counted, and nothing is ever written to the source.
+ */
+class ReadOnlyDisk {
+  refusedWrites = 0;
+  constructor(private readonly source: BlockSource) {}
+
+  async read(buffer: Uint8Array, bufferOffset: number, length: number, fileOffset: number): Promise<{ bytesRead: number; buffer: Uint8Array }> {
+    const bytes = await this.source.read(fileOffset, length);
+    buffer.set(bytes, bufferOffset);
+    return { bytesRead: length, buffer };
+  }
+  async write(): Promise<never> {
+    this.refusedWrites++;
+    throw new Error('read-only view: write refused');
+  }
+  async discard(): Promise<never> {
+    this.refusedWrites++;
+    throw new Error('read-only view: discard refused');
+  }
+  async flush(): Promise<void> {}
+}
+
+export interface OpenExtOptions {
+  /** Shown in errors and evidence; default "ext on <image> (<volume>)". */
+  description?: string;
+  logger?: Logger;
+}
+
+/**
+ * Open the ext2/3/4 filesystem on `source` (or on `volume` of it) for reading through libext2fs.
+ * Path resolution is xenkit's own ({@link resolvePath}): libext2fs only ever sees canonical paths whose
+ * components are real directories, so symlinks in the image cannot lead outside its root.
+ */
+export async function openExtFileSystem(source: BlockSource, volume?: Volume, options: OpenExtOptions = {}): Promise<ReadOnlyFileSystem> {
+  const path = sourcePath(source);
+  const view = volume ? new SliceSource(source, volume.segments, `${path}:${volume.id}`) : source;
+  const description = options.description ?? `ext on ${path}${volume ? ` (${volume.id})` : ''}`;
+  if (volume && volume.segments.length === 0) {
+    throw new FsError('E_FS_CORRUPT', `${description}: volume ${volume.id} has no readable byte ranges`, { path: '/', fs: description });
+  }
+  const disk = new ReadOnlyDisk(view);
+  let fs: Ext2Fs;
+  try {
+    fs = await ext2fs.mount(disk, 0);
+  } catch (e) {
+    throw new FsError('E_FS_CORRUPT', `${description}: libext2fs cannot open the filesystem (${(e as Error).message}); is it ext2/3/4?`, {
+      path: '/',
+      fs: description,
+    });
+  }
+  return new ExtFileSystem(fs, disk, description, options.logger ?? silentLogger);
+}
+
+// Linux open(2) flag values, which libext2fs's glue interprets.
+const O_RDONLY = 0;
+const O_NOFOLLOW = 0o400000;
+const O_NOATIME = 0o1000000;
+const READ_CHUNK = 1024 * 1024;
+
+const TYPES: Record<number, FileType> = {
+  0o100000: 'file',
+  0o040000: 'directory',
+  0o120000: 'symlink',
+  0o060000: 'block',
+  0o020000: 'char',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+};
+
+class ExtFileSystem implements ReadOnlyFileSystem {
+  private readonly ops: ResolveOps;
+  private closed = false;
+
+  constructor(
+    private readonly fs: Ext2Fs,
+    private readonly disk: ReadOnlyDisk,
+    readonly description: string,
+    private readonly logger: Logger,
+  ) {
+    this.ops = {
+      lstatCanonical: async (p) => {
+        try {
+          return toStat(await this.fs.promises.lstat(p));
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+          throw this.wrap(e, p);
+        }
+      },
+      readlinkCanonical: (p) => this.call(p, () => this.fs.promises.readlink(p)),
+    };
+  }
+
+  private wrap(e: unknown, path: string): FsError {
+    if (e instanceof FsError) return e;
+    const errno = (e as { code?: string }).code;
+    const map: Record<string, FsErrorCode> = { ENOENT: 'E_FS_NOT_FOUND', ENOTDIR: 'E_FS_NOT_DIRECTORY', EISDIR: 'E_FS_IS_DIRECTORY' };
+    const code = (errno && map[errno]) || 'E_FS_CORRUPT';
+    return new FsError(code, `${this.description}: cannot read ${path}: ${(e as Error).message}`, { path, fs: this.description, errno });
+  }
+
+  private async call<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new FsError('E_FS_CORRUPT', `${this.description}: filesystem is closed`, { path, fs: this.description });
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.wrap(e, path);
+    }
+  }
+
+  async lstat(path: string): Promise<FileStat> {
+    return (await resolvePath(this.ops, path, this.description, false)).stat;
+  }
+
+  async stat(path: string): Promise<FileStat> {
+    return (await resolvePath(this.ops, path, this.description, true)).stat;
+  }
+
+  async realpath(path: string): Promise<string> {
+    return (await resolvePath(this.ops, path, this.description, true)).path;
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await resolvePath(this.ops, path, this.description, true);
+      return true;
+    } catch (e) {
+      if (e instanceof FsError && (e.code === 'E_FS_NOT_FOUND' || e.code === 'E_FS_NOT_DIRECTORY' || e.code === 'E_FS_SYMLINK_LOOP')) return false;
+      throw e;
+    }
+  }
+
+  async readlink(path: string): Promise<string> {
+    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, false);
+    if (stat.type !== 'symlink') {
+      throw new FsError('E_FS_NOT_SYMLINK', `${this.description}: ${path} is not a symbolic link`, { path, fs: this.description });
+    }
+    return this.ops.readlinkCanonical(canonical);
+  }
+
+  async readdir(path: string): Promise<string[]> {
+    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, true);
+    if (stat.type !== 'directory') {
+      throw new FsError('E_FS_NOT_DIRECTORY', `${this.description}: ${path} is not a directory`, { path, fs: this.description });
+    }
+    const names = await this.call(canonical, () => this.fs.promises.readdir(canonical));
+    return names.filter((n) => n !== '.' && n !== '..').sort();
+  }
+
+  async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
+    const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, true);
+    if (stat.type === 'directory') {
+      throw new FsError('E_FS_IS_DIRECTORY', `${this.description}: ${path} is a directory`, { path, fs: this.description });
+    }
+    if (stat.size > max) {
+      throw new FsError('E_FS_TOO_LARGE', `${this.description}: ${path} is ${stat.size} bytes, over the ${max}-byte limit`, {
+        path,
+        fs: this.description,
+        size: stat.size,
+        max,
+      });
+    }
+    if (stat.type !== 'file') {
+      throw new FsError('E_FS_NOT_FOUND', `${this.description}: ${path} is a ${stat.type}, not a regular file`, { path, fs: this.description });
+    }
+    return this.call(canonical, () => this.readWhole(canonical, stat.size));
+  }
+
+  // libext2fs updates i_atime on read unless the file is opened O_NOATIME; that write would be refused
+  // (and fail the read), so files are always opened O_RDONLY | O_NOFOLLOW | O_NOATIME.
+  private async readWhole(canonical: string, size: number): Promise<Uint8Array> {
+    const fd = await new Promise<number>((resolve, reject) =>
+      this.fs.open(canonical, O_RDONLY | O_NOFOLLOW | O_NOATIME, 0, (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
+    try {
+      const out = new Uint8Array(size);
+      let done = 0;
+      while (done < size) {
+        const chunk = Math.min(size - done, READ_CHUNK);
+        const buf = new Uint8Array(chunk);
+        const { bytesRead } = await this.fs.promises.read(fd, buf, 0, chunk, done);
+        if (bytesRead === 0) break;
+        out.set(buf.subarray(0, bytesRead), done);
+        done += bytesRead;
+      }
+      return done === size ? out : out.subarray(0, done);
+    } finally {
+      await this.fs.promises.close(fd);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await ext2fs.umount(this.fs);
+    } catch (e) {
+      // Unmount may try to write back state; the disk refused it, which is the point.
+      this.logger.debug({ err: (e as Error).message, fs: this.description }, 'ext unmount reported an error (writes are refused)');
+    }
+    if (this.disk.refusedWrites > 0) {
+      this.logger.debug({ refused: this.disk.refusedWrites, fs: this.description }, 'refused libext2fs writes to a read-only image');
+    }
+  }
+}
+
+function toStat(s: Ext2Stats): FileStat {
+  return {
+    type: TYPES[s.mode & 0o170000] ?? 'unknown',
+    mode: s.mode,
+    uid: s.uid,
+    gid: s.gid,
+    size: s.size,
+    mtimeMs: s.mtimeMs ?? s.mtime?.getTime() ?? 0,
+    ino: s.ino,
+    nlink: s.nlink,
+  };
+}
