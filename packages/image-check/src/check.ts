@@ -32,7 +32,8 @@ export interface OsSummary {
 
 export interface CheckReport {
   source: SourceInfo;
-  os: OsSummary;
+  /** The checked operating system; null when no root filesystem could be read (only disk checks ran). */
+  os: OsSummary | null;
   /** Other operating systems found on the same disk (not checked). */
   otherOperatingSystems: OsSummary[];
   checks: CheckResult[];
@@ -55,6 +56,8 @@ export interface Target {
   source: SourceInfo;
   volumes: GuestVolume[];
   disk: DiskFacts | null;
+  /** Bytes read from the image so far, when the source counts them. */
+  bytesRead?: () => number;
   close(): Promise<void>;
 }
 
@@ -100,27 +103,20 @@ export async function runChecks(target: Target, options: CheckOptions = {}): Pro
   const logger = options.logger ?? silentLogger;
   const checks = selectChecks(options.only, options.skip);
   const guests = await findGuests(target.volumes, logger);
-  if (guests.length === 0) {
-    throw new ImageCheckInputError('E_NO_OS', `${target.source.path}: no Linux root filesystem found (looked for /etc, /bin and /etc/fstab or /etc/hosts on ${target.volumes.length} volume(s))`, {
+  if (guests.length === 0 && !target.disk) {
+    throw new ImageCheckInputError('E_NO_OS', `${target.source.path}: no Linux root filesystem found (needs /etc, /bin and /etc/fstab or /etc/hosts)`, {
       path: target.source.path,
-      volumes: target.volumes.map((v) => `${v.device} ${v.fsType ?? '?'}`),
     });
   }
-  const guest = await pickGuest(guests, options.osRoot);
-  let boot: Promise<{ config: BootConfig; entry: BootEntry | undefined } | null> | undefined;
-  let pkgs: Promise<Map<string, Application> | null> | undefined;
-  const ctx: CheckContext = {
-    guest,
-    fs: guest.fs,
-    disk: target.disk,
-    boot: () =>
-      (boot ??= findBootConfig(guest.fs, mountOfPath(guest)).then((config) => (config ? { config, entry: defaultEntry(config) } : null))),
-    packages: () =>
-      (pkgs ??= listApplications(guest.fs, guest.distro.packageFormat).then((apps) => (apps ? new Map(apps.map((a) => [a.name, a])) : null))),
-    kernelAnalyzer: options.kernelAnalyzer ?? pvKernelAnalyzer,
-  };
+  const guest = guests.length > 0 ? await pickGuest(guests, options.osRoot) : null;
+  const ctx = guest ? guestContext(guest, target, options) : diskOnlyContext(target);
+  const unreadable = guest ? '' : noRootReason(target);
   const results: CheckResult[] = [];
   for (const check of checks) {
+    if (!guest && check.scope !== 'disk') {
+      results.push({ id: check.id, title: check.title, status: 'error', summary: unreadable, evidence: target.volumes.map((v) => `${v.device}: ${v.fsType ?? 'no filesystem found'}`), fix: '' });
+      continue;
+    }
     try {
       results.push({ id: check.id, title: check.title, ...(await check.run(ctx)) });
     } catch (e) {
@@ -131,11 +127,40 @@ export async function runChecks(target: Target, options: CheckOptions = {}): Pro
   const properties: Record<string, string> = {};
   for (const r of results) Object.assign(properties, r.properties ?? {});
   return {
-    source: target.source,
-    os: summarizeOs(guest),
+    source: target.bytesRead ? { ...target.source, bytesRead: target.bytesRead() } : target.source,
+    os: guest ? summarizeOs(guest) : null,
     otherOperatingSystems: guests.filter((g) => g !== guest).map(summarizeOs),
     checks: results,
     properties,
     verdict: results.some((r) => r.status === 'fail' || r.status === 'error') ? 'fail' : 'pass',
   };
+}
+
+function guestContext(guest: Guest, target: Target, options: CheckOptions): CheckContext {
+  let boot: Promise<{ config: BootConfig; entry: BootEntry | undefined } | null> | undefined;
+  let pkgs: Promise<Map<string, Application> | null> | undefined;
+  return {
+    guest,
+    fs: guest.fs,
+    disk: target.disk,
+    boot: () => (boot ??= findBootConfig(guest.fs, mountOfPath(guest)).then((config) => (config ? { config, entry: defaultEntry(config) } : null))),
+    packages: () => (pkgs ??= listApplications(guest.fs, guest.distro.packageFormat).then((apps) => (apps ? new Map(apps.map((a) => [a.name, a])) : null))),
+    kernelAnalyzer: options.kernelAnalyzer ?? pvKernelAnalyzer,
+  };
+}
+
+/** Disk-scope checks read only `disk`; the guest members are never touched when no root was found. */
+function diskOnlyContext(target: Target): CheckContext {
+  const none = () => {
+    throw new Error('no guest filesystem is readable');
+  };
+  return { disk: target.disk, boot: none, packages: none } as unknown as CheckContext;
+}
+
+function noRootReason(target: Target): string {
+  const types = [...new Set(target.volumes.map((v) => v.fsType).filter((t): t is string => !!t && t !== 'swap' && t !== 'LVM2_member'))];
+  const unreadable = types.filter((t) => !/^ext[234]/.test(t));
+  return unreadable.length > 0
+    ? `no readable Linux root: xenkit reads ext2/3/4, and this image's filesystems are ${types.join(', ')}`
+    : `no Linux root filesystem found on ${target.volumes.length} volume(s)`;
 }

@@ -14,3 +14,5 @@ export { isLinuxRoot, elfArchitecture } from './os/root.js';
 export { MountedFileSystem } from './os/mounted.js';
 export { listApplications, type Application } from './apps/index.js';
 export { ImageCheckInputError, ImageCheckUsageError, type ImageCheckErrorCode } from './errors.js';
+export { checkImage, openTarget, type CheckInput } from './api.js';
+export { openImageTarget, diskFacts } from './image.js';

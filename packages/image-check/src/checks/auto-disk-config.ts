@@ -11,6 +11,7 @@ export const autoDiskConfig: Check = {
   id: 'auto-disk-config',
   title: 'XenAPI auto_disk_config can resize the disk',
   requirement: 'Xen: one ext3/ext4 partition (no LVM)',
+  scope: 'disk',
   async run(ctx) {
     if (!ctx.disk) {
       return {

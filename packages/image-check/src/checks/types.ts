@@ -71,5 +71,10 @@ export interface Check {
   title: string;
   /** The image-guide requirement it enforces. */
   requirement: string;
+  /**
+   * 'disk': judges the image's layout only (reads nothing but `ctx.disk`), so it runs even when no
+   * root filesystem could be read. Default 'guest'.
+   */
+  scope?: 'disk' | 'guest';
   run(ctx: CheckContext): Promise<CheckOutcome>;
 }
