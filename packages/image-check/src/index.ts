@@ -16,3 +16,5 @@ export { listApplications, type Application } from './apps/index.js';
 export { ImageCheckInputError, ImageCheckUsageError, type ImageCheckErrorCode } from './errors.js';
 export { checkImage, openTarget, type CheckInput } from './api.js';
 export { openImageTarget, diskFacts } from './image.js';
+export { inspectImage, inspectXml, type InspectReport, type InspectedOs } from './inspect.js';
+export { checkJunit } from './junit.js';

@@ -49,7 +49,7 @@ export const keyInjection: Check = {
     if (nova.enabled) found.push(`nova-agent enabled (${nova.evidence.join('; ')})`);
     else if (await findUnit(fs, 'nova-agent.service')) notes.push('nova-agent is installed but not enabled');
     found.push(...(await metadataScripts(fs)));
-    if (found.length > 0) return { status: 'pass', summary: `the key is injected by ${found.length === 1 ? 'one mechanism' : `${found.length} mechanisms`}`, evidence: [...found, ...notes], fix: '' };
+    if (found.length > 0) return { status: 'pass', summary: found.length === 1 ? `${found[0]}` : `${found.length} mechanisms inject the key: ${found.map((f) => f.split(/[ (:]/)[0]).join(', ')}`, evidence: [...found, ...notes], fix: '' };
     return {
       status: 'fail',
       summary: 'nothing in the image fetches the SSH public key from the metadata service or config drive',
