@@ -82,7 +82,7 @@ const GRUB2 = {
 describe('default boot entry vs pygrub -l / pygrub -q (xen-utils-4.17)', () => {
   for (const [name, cfg] of Object.entries(GRUB2)) {
     it(`grub2: ${name}`, async () => {
-      const env = name.startsWith('saved') ? { '/boot/grub/grubenv': '# GRUB Environment Block\nsaved_entry=id-1\n'.padEnd(1024, '#') } : {};
+      const env: Record<string, string> = name.startsWith('saved') ? { '/boot/grub/grubenv': '# GRUB Environment Block\nsaved_entry=id-1\n'.padEnd(1024, '#') } : {};
       const img = buildImage({ dir: `${tmp.path}/img${n++}`, name: 'g', table: 'mbr', partitions: [{ sizeMiB: 16, fs: 'ext4', tree: bootTree({ '/boot/grub/grub.cfg': cfg, ...env }) }] });
       const real = pygrub(img.path);
       const mine = await ours(img.path);
