@@ -139,8 +139,13 @@ export async function runChecks(target: Target, options: CheckOptions = {}): Pro
 function guestContext(guest: Guest, target: Target, options: CheckOptions): CheckContext {
   let boot: Promise<{ config: BootConfig; entry: BootEntry | undefined } | null> | undefined;
   let pkgs: Promise<Map<string, Application> | null> | undefined;
+  const memos = new Map<string, Promise<unknown>>();
   return {
     guest,
+    memo: <T>(key: string, compute: () => Promise<T>) => {
+      if (!memos.has(key)) memos.set(key, compute());
+      return memos.get(key) as Promise<T>;
+    },
     fs: guest.fs,
     disk: target.disk,
     boot: () => (boot ??= findBootConfig(guest.fs, mountOfPath(guest)).then((config) => (config ? { config, entry: defaultEntry(config) } : null))),
@@ -154,7 +159,7 @@ function diskOnlyContext(target: Target): CheckContext {
   const none = () => {
     throw new Error('no guest filesystem is readable');
   };
-  return { disk: target.disk, boot: none, packages: none } as unknown as CheckContext;
+  return { disk: target.disk, boot: none, packages: none, memo: none } as unknown as CheckContext;
 }
 
 function noRootReason(target: Target): string {

@@ -1,5 +1,6 @@
 import { openDisk, openExtFileSystem, probeDisk, type DiskLayout, type Volume } from '@xenkit/disk';
 import { silentLogger, type Logger } from '@xenkit/core';
+import { CachedSource } from './cache.js';
 import type { Target } from './check.js';
 import type { DiskFacts, DiskPartitionFacts } from './checks/types.js';
 import type { GuestVolume } from './os/volumes.js';
@@ -83,7 +84,8 @@ export async function openImageTarget(path: string, logger: Logger = silentLogge
   const disk = await openDisk(path, { logger });
   try {
     const layout = await probeDisk(disk, { path });
-    const volumes = guestVolumes(layout, async (v) => (v.filesystem && EXT.has(v.filesystem.type) ? openExtFileSystem(disk, v, { logger }) : null));
+    const cached = new CachedSource(disk);
+    const volumes = guestVolumes(layout, async (v) => (v.filesystem && EXT.has(v.filesystem.type) ? openExtFileSystem(cached, v, { logger }) : null));
     return {
       source: { kind: 'image', path, format: disk.format },
       volumes,

@@ -12,7 +12,7 @@ export const cloudInit: Check = {
   requirement: 'Process user data and other metadata (cloud-init)',
   async run(ctx) {
     const fs = ctx.fs;
-    const cfg = await readCloudConfig(fs);
+    const cfg = await ctx.memo('cloud-config', () => readCloudConfig(fs));
     const pkgs = await ctx.packages();
     const pkg = pkgs?.get('cloud-init');
     if (!cfg.installed && !pkg) {

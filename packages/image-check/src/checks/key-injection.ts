@@ -37,7 +37,7 @@ export const keyInjection: Check = {
     const fs = ctx.fs;
     const found: string[] = [];
     const notes: string[] = [];
-    const cfg = await readCloudConfig(fs);
+    const cfg = await ctx.memo('cloud-config', () => readCloudConfig(fs));
     if (cfg.installed && !(await isFile(fs, '/etc/cloud/cloud-init.disabled'))) {
       const mods = enabledModules(cfg);
       if (mods.has('ssh')) found.push(`cloud-init's ssh module is enabled (${cfg.files[0] ?? '/etc/cloud/cloud.cfg'})`);

@@ -38,7 +38,7 @@ export const resizeOnBoot: Check = {
     const evidence: string[] = [];
     const growpart = await first(fs, GROWPART);
     evidence.push(growpart ? `${growpart} present` : 'no growpart (cloud-guest-utils / cloud-utils-growpart)');
-    const cfg = await readCloudConfig(fs);
+    const cfg = await ctx.memo('cloud-config', () => readCloudConfig(fs));
     const mods = cfg.installed ? enabledModules(cfg) : new Set<string>();
     const ci = cfg.installed && !(await isFile(fs, '/etc/cloud/cloud-init.disabled'));
     const growModule = ci && mods.has('growpart');

@@ -47,6 +47,8 @@ export interface CheckContext {
   /** Installed packages by name; null when the package database is not readable (rpm). Cached. */
   packages(): Promise<Map<string, Application> | null>;
   kernelAnalyzer?: KernelAnalyzer;
+  /** Compute a value once per check run (shared config reads such as cloud-init's merged config). */
+  memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
 export interface CheckOutcome {
