@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage, exec, requireTools, tempDir } from '@xenkit/fixtures';
 import { checkImage } from './api.js';
+import { openImageTarget } from './image.js';
 import { novaAutoDiskConfigReason, parsePartedMachine } from './checks/nova.js';
 import { goodDebian, ROOT_UUID, withChanges, writeTree } from './test-helpers/trees.js';
 
@@ -103,5 +104,29 @@ describe('check IMAGE', () => {
     expect(r.os).toBeNull();
     expect(r.checks.slice(1).every((c) => c.status === 'error' && c.summary.includes('xfs'))).toBe(true);
     expect(r.verdict).toBe('fail');
+  });
+
+  it.each(['mbr', 'gpt'] as const)('lists partitions as parted does (%s, swap/ext2/ext3/vfat/xfs, logical partitions)', async (table) => {
+    requireTools('parted');
+    const img = buildImage({
+      dir: `${tmp.path}/many-${table}`,
+      name: 'many',
+      table,
+      partitions: [
+        { sizeMiB: 8, fs: 'swap' },
+        { sizeMiB: 8, fs: 'ext2' },
+        { sizeMiB: 8, fs: 'ext3' },
+        { sizeMiB: 40, fs: 'vfat' },
+        { sizeMiB: 300, fs: 'xfs' },
+      ],
+    });
+    const parted = parsePartedMachine(exec('parted', ['--script', '--machine', img.rawPath, 'unit s', 'print']).stdout);
+    const target = await openImageTarget(img.path);
+    try {
+      expect(target.disk?.table).toBe(parted.table);
+      expect(target.disk?.partitions.map((p) => [p.number, p.partedType, p.startSector, p.sizeSectors])).toEqual(parted.partitions.map((p) => [p.number, p.partedType, p.startSector, p.sizeSectors]));
+    } finally {
+      await target.close();
+    }
   });
 });
