@@ -49,8 +49,12 @@ async function grub2Config(fs: ReadOnlyFileSystem, path: string, text: string, b
   const cfg = parseGrub2(text);
   const dir = path.slice(0, path.lastIndexOf('/'));
   const env = parseGrubenv((await readText(fs, `${dir}/grubenv`)) ?? '');
-  let entries = flatten(cfg.items);
+  const plain = flatten(cfg.items);
+  // pygrub (Xen 4.17) knows nothing of blscfg: it boots from the plain menuentries only.
+  const pygrubPlain = plain.length > 0 ? pygrubDefault(cfg, plain) : -1;
+  let entries = plain;
   let format: BootFormat = 'grub2';
+  let blsCount = 0;
   if (cfg.bls) {
     const bls = await blsEntries(fs, new Map([...cfg.vars, ...env]));
     if (bls.length > 0) {
@@ -58,11 +62,12 @@ async function grub2Config(fs: ReadOnlyFileSystem, path: string, text: string, b
       cfg.items = [...bls.map((entry) => ({ kind: 'entry' as const, entry })), ...cfg.items];
       entries = flatten(cfg.items);
       format = 'grub2-bls';
+      blsCount = bls.length;
     }
   }
   const { entry, reason } = grubDefault(cfg, env);
   const defaultIndex = entry ? entries.indexOf(entry) : 0;
-  return { ...base, format, entries, defaultIndex: Math.max(0, defaultIndex), defaultReason: reason, pygrubIndex: pygrubDefault(cfg, entries) };
+  return { ...base, format, entries, defaultIndex: Math.max(0, defaultIndex), defaultReason: reason, pygrubIndex: pygrubPlain < 0 ? -1 : blsCount + pygrubPlain };
 }
 
 async function blsEntries(fs: ReadOnlyFileSystem, vars: Map<string, string>): Promise<BootEntry[]> {

@@ -131,4 +131,20 @@ describe('default boot entry vs pygrub -l / pygrub -q (xen-utils-4.17)', () => {
     expect(norm(mine.chosen?.args)).toBe(norm(real.args));
     expect(mine.kernel).toEqual(real.kernel);
   });
+
+  it('a BLS-only grub.cfg: pygrub finds nothing to boot, and we say so', async () => {
+    const cfg = 'set default="${saved_entry}"\ninsmod blscfg\nblscfg\n';
+    const bls = 'title Fedora (0)\nlinux /boot/vmlinuz-0\ninitrd /boot/initrd-0\noptions root=/dev/xvda1 ro\n';
+    const img = buildImage({ dir: `${tmp.path}/img${n++}`, name: 'bls', table: 'mbr', partitions: [{ sizeMiB: 16, fs: 'ext4', tree: bootTree({ '/boot/grub2/grub.cfg': cfg, '/boot/loader/entries/f-0.conf': bls }) }] });
+    requireTools(PYGRUB);
+    const real = exec(PYGRUB, ['-q', `--output-directory=${tmp.path}`, img.path], { allowFailure: true });
+    expect(real.status).not.toBe(0);
+    const target = await openImageTarget(img.path);
+    const [guest] = await findGuests(target.volumes);
+    const cfgFound = await findBootConfig(guest!.fs, mountOfPath(guest!));
+    await target.close();
+    expect(cfgFound?.format).toBe('grub2-bls');
+    expect(cfgFound?.pygrubIndex).toBe(-1);
+    expect(cfgFound?.entries[cfgFound.defaultIndex]?.title).toBe('Fedora (0)');
+  });
 });

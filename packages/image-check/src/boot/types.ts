@@ -23,7 +23,10 @@ export interface BootConfig {
   defaultIndex: number;
   /** How the default was chosen, for evidence lines. */
   defaultReason: string;
-  /** The entry pygrub picks (Xen PV boot): pygrub ignores grubenv and non-numeric defaults. */
+  /**
+   * The entry pygrub picks (Xen PV boot): pygrub ignores grubenv, non-numeric defaults and BLS
+   * snippets; -1 when pygrub finds no entry at all (a BLS-only grub.cfg).
+   */
   pygrubIndex: number;
   /** Directory kernel paths are relative to: "/boot" when /boot is a separate filesystem, else "". */
   pathPrefix: string;

@@ -198,6 +198,25 @@ describe('console-log', () => {
     expect(r.status).toBe('warn');
     expect(r.evidence[0]).toContain('"two"');
   });
+  it('reads BLS entries (Fedora/RHEL grub2 with blscfg) with $kernelopts from grubenv and a saved_entry id', async () => {
+    const cfg = 'set default="${saved_entry}"\nload_env -f ${config_directory}/grubenv\ninsmod blscfg\nblscfg\n';
+    const env = '# GRUB Environment Block\nsaved_entry=abc-5.14.0-362.el9.x86_64\nkernelopts=root=/dev/xvda1 ro console=tty0 console=ttyS0,115200n8\n'.padEnd(1024, '#');
+    const entry = (v: string) => `title Rocky Linux (${v})\nversion ${v}\nlinux /boot/vmlinuz-6.1.0-18-amd64\ninitrd /boot/initramfs-${v}.img\noptions $kernelopts\nid rocky-${v}\n`;
+    const spec = withChanges(good, {
+      '/boot/grub/grub.cfg': null,
+      '/boot/grub2/grub.cfg': cfg,
+      '/boot/grub2/grubenv': env,
+      '/boot/loader/entries/abc-5.14.0-362.el9.x86_64.conf': entry('5.14.0-362.el9.x86_64'),
+      '/boot/loader/entries/abc-5.14.0-70.el9.x86_64.conf': entry('5.14.0-70.el9.x86_64').replace('options $kernelopts', 'options root=/dev/xvda1 ro quiet'),
+    });
+    const r = await check(spec, 'console-log');
+    expect(r.status).toBe('pass');
+    expect(r.evidence[0]).toContain('(grub2-bls): default entry "Rocky Linux (5.14.0-362.el9.x86_64)"');
+    expect(r.evidence.join('\n')).toContain('pygrub (Xen PV) finds no entry');
+    expect((await check(spec, 'pv-kernel')).status).toBe('warn');
+    const older = await check(withChanges(spec, { '/boot/grub2/grubenv': env.replace('362', '70') }), 'console-log');
+    expect(older.status).toBe('fail');
+  });
   it('fails when there is no boot loader config at all', async () => {
     expect((await check(withChanges(good, { '/boot/grub/grub.cfg': null }), 'console-log')).status).toBe('fail');
   });

@@ -45,7 +45,9 @@ export const consoleLog: Check = {
     const args = entry.args;
     const have = consoles(args);
     const evidence = [`${config.file} (${config.format}): default entry "${entry.title}" (${config.defaultReason})`, `kernel ${entry.kernel ?? '?'} ${args}`];
-    if (config.pygrubIndex !== config.defaultIndex) {
+    if (config.pygrubIndex < 0) {
+      evidence.push(`pygrub (Xen PV) finds no entry in ${config.file}: it does not read BLS snippets`);
+    } else if (config.pygrubIndex !== config.defaultIndex) {
       const p = config.entries[config.pygrubIndex];
       evidence.push(`pygrub (Xen PV) would boot entry ${config.pygrubIndex} "${p?.title}" instead: ${consoles(p?.args ?? '').join(' ') || 'no console='}`);
     }

@@ -21,6 +21,15 @@ export const pvKernel: Check = {
     if (!boot || !entry?.kernel) {
       return { status: 'skip', summary: 'no default boot entry with a kernel to examine (see console-log)', evidence: [], fix: '', properties: linux };
     }
+    if (boot.config.pygrubIndex < 0) {
+      return {
+        status: 'warn',
+        summary: `pygrub cannot boot this image paravirtualised: ${boot.config.file} has only BLS entries, which pygrub does not read`,
+        evidence: [`${boot.config.file} (${boot.config.format}): ${boot.config.entries.length} BLS entries, no menuentry`],
+        fix: 'For PV boot set GRUB_ENABLE_BLSCFG=false in /etc/default/grub and regenerate grub.cfg (grub2-mkconfig -o /boot/grub2/grub.cfg); HVM boot is unaffected.',
+        properties: { ...linux, vm_mode: 'hvm' },
+      };
+    }
     const path = await bootFilePath(ctx.fs, boot.config, entry.kernel);
     if (!path) {
       return { status: 'fail', summary: `the default entry's kernel ${entry.kernel} is not in the image`, evidence: [`${boot.config.file}: "${entry.title}" → ${entry.kernel}`], fix: 'Regenerate the boot loader config for the kernels actually installed.', properties: linux };
