@@ -77,18 +77,3 @@ describe('xenkit check', () => {
     expect(j.os.root).toBe('/dev/sda2');
   });
 });
-
-describe('xenkit inspect', () => {
-  it('prints the inventory and virt-inspector XML', async () => {
-    const r = await runCaptured(['inspect', '--root', tree]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/hostname\s+web1/);
-    const x = await runCaptured(['inspect', '--root', tree, '--xml']);
-    expect(x.stdout).toContain('<operatingsystems>');
-    expect(x.stdout).toContain('<distro>debian</distro>');
-    expect(x.stdout).toContain('<major_version>12</major_version>');
-    expect(x.stdout).toContain('<minor_version>4</minor_version>');
-    expect(x.stdout).toContain('<name>openssh-server</name>');
-    expect(x.stdout).toContain('<epoch>1</epoch>');
-  });
-});
