@@ -3,6 +3,7 @@ export { MAX_SYMLINK_HOPS, DEFAULT_MAX_FILE_BYTES } from './fs/types.js';
 export { FsError, type FsErrorCode } from './fs/errors.js';
 export { resolvePath, type ResolveOps } from './fs/resolve.js';
 export { HostTreeFileSystem } from './fs/host-tree.js';
+export { ResolvingFileSystem } from './fs/resolving.js';
 export type { BlockSource, Extent } from './block/types.js';
 export { RawSource } from './block/raw.js';
 export { BufferSource } from './block/buffer.js';
@@ -21,5 +22,6 @@ export { probeDisk, openVolume, type DiskLayout, type Volume, type LvmLayout } f
 export { probeFilesystem, type FsProbe } from './probe/probe.js';
 export { parseExtSuperblock, blkidExtType, partedExtType, type ExtInfo } from './probe/ext.js';
 export { parseLvmText, type LvmSection, type LvmValue } from './lvm/text.js';
-export { scanPv, vgFromMetadata, openLv, type LvmVg, type LvmLv, type LvmPv, type LvmSegment, type PvScan } from './lvm/vg.js';
+export { scanPv, vgFromMetadata, vgSection, type LvmVg, type LvmLv, type LvmPv, type LvmSegment, type PvScan } from './lvm/vg.js';
 export { openExtFileSystem, type OpenExtOptions } from './fs/ext.js';
+export { inspectDisk, type DiskReport } from './layout/inspect.js';

@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readQcow2Header, QCOW2_MAGIC } from '../formats/qcow2/header.js';
 import { findFooter, firstExisting, readVhdMeta } from '../formats/vhd/meta.js';
-import { DISK_DIFFERENCING } from '../formats/vhd/structs.js';
+import { DISK_DIFFERENCING, hasFooterCookie } from '../formats/vhd/structs.js';
 import { HostFile } from './host.js';
 
 export type ImageFormat = 'raw' | 'qcow2' | 'vhd';
@@ -33,6 +33,9 @@ export async function detectFormat(file: HostFile): Promise<ImageFormat> {
     if (head.readUInt32BE(0) === QCOW2_MAGIC) return 'qcow2';
   }
   if ((await findFooter(file)) !== null) return 'vhd';
+  // A dynamic VHD that lost its tail still starts with the footer copy: call it VHD, so opening it
+  // reports the truncation instead of silently reading the fragment as a raw disk.
+  if (file.size >= 512 && hasFooterCookie(await file.readAt(0, 8, 'VHD footer copy'))) return 'vhd';
   return 'raw';
 }
 

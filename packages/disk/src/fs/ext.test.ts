@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, buildTree, exec, requireTools, tempDir, type BuiltImage } from '@xenkit/fixtures';
+import { buildImage, buildTree, exec, requireTools, splice, tempDir, type BuiltImage } from '@xenkit/fixtures';
 import { RawSource } from '../block/raw.js';
 import { probeDisk } from '../layout/probe-disk.js';
 import { openExtFileSystem } from './ext.js';
@@ -77,7 +77,17 @@ describe('openExtFileSystem (libext2fs over a read-only BlockSource view)', () =
       });
     }
     expect(lv?.segments.length).toBe(2);
+    // Reassemble the LV's segments into one file so debugfs can read it as the kernel would see it.
+    const flat = join(tmp.path, 'lv-root.img');
+    let at = 0;
+    for (const seg of lv?.segments ?? []) {
+      splice(img.rawPath, seg.offset, flat, at, seg.size);
+      at += seg.size;
+    }
     await withFs('lv:extvg/root', async (fs) => {
+      for (const f of ['/etc/hostname', '/usr/bin/vim', '/var/big']) {
+        expect(new TextDecoder().decode(await fs.readFile(f))).toBe(exec('debugfs', ['-R', `cat ${f}`, flat]).stdout);
+      }
       expect(new TextDecoder().decode(await fs.readFile('/var/big'))).toBe(big);
       expect(await fs.readdir('/etc')).toEqual(['alternatives', 'escape', 'hostname', 'loop', 'udev']);
     });

@@ -5,8 +5,9 @@ import { SliceSource } from '../layout/view.js';
 import type { Volume } from '../layout/probe-disk.js';
 import { sourcePath } from '../layout/table.js';
 import { FsError, type FsErrorCode } from './errors.js';
-import { resolvePath, type ResolveOps } from './resolve.js';
-import { DEFAULT_MAX_FILE_BYTES, type FileStat, type FileType, type ReadFileOptions, type ReadOnlyFileSystem } from './types.js';
+import type { ResolveOps } from './resolve.js';
+import { ResolvingFileSystem } from './resolving.js';
+import type { FileStat, FileType, ReadOnlyFileSystem } from './types.js';
 
 // ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
 interface Ext2Stats {
@@ -108,8 +109,8 @@ const TYPES: Record<number, FileType> = {
   0o140000: 'socket',
 };
 
-class ExtFileSystem implements ReadOnlyFileSystem {
-  private readonly ops: ResolveOps;
+class ExtFileSystem extends ResolvingFileSystem {
+  protected readonly ops: ResolveOps;
   private closed = false;
 
   constructor(
@@ -118,6 +119,7 @@ class ExtFileSystem implements ReadOnlyFileSystem {
     readonly description: string,
     private readonly logger: Logger,
   ) {
+    super();
     this.ops = {
       lstatCanonical: async (p) => {
         try {
@@ -149,63 +151,12 @@ class ExtFileSystem implements ReadOnlyFileSystem {
     }
   }
 
-  async lstat(path: string): Promise<FileStat> {
-    return (await resolvePath(this.ops, path, this.description, false)).stat;
+  protected readdirCanonical(canonical: string): Promise<string[]> {
+    return this.call(canonical, () => this.fs.promises.readdir(canonical));
   }
 
-  async stat(path: string): Promise<FileStat> {
-    return (await resolvePath(this.ops, path, this.description, true)).stat;
-  }
-
-  async realpath(path: string): Promise<string> {
-    return (await resolvePath(this.ops, path, this.description, true)).path;
-  }
-
-  async exists(path: string): Promise<boolean> {
-    try {
-      await resolvePath(this.ops, path, this.description, true);
-      return true;
-    } catch (e) {
-      if (e instanceof FsError && (e.code === 'E_FS_NOT_FOUND' || e.code === 'E_FS_NOT_DIRECTORY' || e.code === 'E_FS_SYMLINK_LOOP')) return false;
-      throw e;
-    }
-  }
-
-  async readlink(path: string): Promise<string> {
-    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, false);
-    if (stat.type !== 'symlink') {
-      throw new FsError('E_FS_NOT_SYMLINK', `${this.description}: ${path} is not a symbolic link`, { path, fs: this.description });
-    }
-    return this.ops.readlinkCanonical(canonical);
-  }
-
-  async readdir(path: string): Promise<string[]> {
-    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, true);
-    if (stat.type !== 'directory') {
-      throw new FsError('E_FS_NOT_DIRECTORY', `${this.description}: ${path} is not a directory`, { path, fs: this.description });
-    }
-    const names = await this.call(canonical, () => this.fs.promises.readdir(canonical));
-    return names.filter((n) => n !== '.' && n !== '..').sort();
-  }
-
-  async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
-    const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, true);
-    if (stat.type === 'directory') {
-      throw new FsError('E_FS_IS_DIRECTORY', `${this.description}: ${path} is a directory`, { path, fs: this.description });
-    }
-    if (stat.size > max) {
-      throw new FsError('E_FS_TOO_LARGE', `${this.description}: ${path} is ${stat.size} bytes, over the ${max}-byte limit`, {
-        path,
-        fs: this.description,
-        size: stat.size,
-        max,
-      });
-    }
-    if (stat.type !== 'file') {
-      throw new FsError('E_FS_NOT_FOUND', `${this.description}: ${path} is a ${stat.type}, not a regular file`, { path, fs: this.description });
-    }
-    return this.call(canonical, () => this.readWhole(canonical, stat.size));
+  protected readFileCanonical(canonical: string, size: number): Promise<Uint8Array> {
+    return this.call(canonical, () => this.readWhole(canonical, size));
   }
 
   // libext2fs updates i_atime on read unless the file is opened O_NOATIME; that write would be refused

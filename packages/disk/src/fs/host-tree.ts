@@ -4,19 +4,21 @@ import { join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { toXenkitError } from '@xenkit/core';
 import { FsError } from './errors.js';
-import { resolvePath, type ResolveOps } from './resolve.js';
-import { DEFAULT_MAX_FILE_BYTES, type FileStat, type FileType, type ReadFileOptions, type ReadOnlyFileSystem } from './types.js';
+import type { ResolveOps } from './resolve.js';
+import { ResolvingFileSystem } from './resolving.js';
+import type { FileStat, FileType } from './types.js';
 
 /**
  * A host directory tree (an unpacked or mounted root) seen as a {@link ReadOnlyFileSystem}. Symlinks
  * are resolved against the tree, never the host: `/etc/alternatives/x -> /usr/bin/y` reads
  * `ROOT/usr/bin/y`, and `../../../../etc/shadow` stops at ROOT.
  */
-export class HostTreeFileSystem implements ReadOnlyFileSystem {
+export class HostTreeFileSystem extends ResolvingFileSystem {
   readonly description: string;
-  private readonly ops: ResolveOps;
+  protected readonly ops: ResolveOps;
 
   private constructor(private readonly root: string) {
+    super();
     this.description = root;
     this.ops = {
       lstatCanonical: async (p) => {
@@ -50,78 +52,22 @@ export class HostTreeFileSystem implements ReadOnlyFileSystem {
     return join(this.root, canonical);
   }
 
-  async lstat(path: string): Promise<FileStat> {
-    return (await resolvePath(this.ops, path, this.description, false)).stat;
-  }
-
-  async stat(path: string): Promise<FileStat> {
-    return (await resolvePath(this.ops, path, this.description, true)).stat;
-  }
-
-  async realpath(path: string): Promise<string> {
-    return (await resolvePath(this.ops, path, this.description, true)).path;
-  }
-
-  async exists(path: string): Promise<boolean> {
+  protected async readdirCanonical(canonical: string): Promise<string[]> {
     try {
-      await resolvePath(this.ops, path, this.description, true);
-      return true;
-    } catch (e) {
-      if (e instanceof FsError && e.code !== 'E_FS_BAD_PATH') return false;
-      throw e;
-    }
-  }
-
-  async readlink(path: string): Promise<string> {
-    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, false);
-    if (stat.type !== 'symlink') {
-      throw new FsError('E_FS_NOT_SYMLINK', `${this.description}: ${path} is not a symbolic link`, {
-        path,
-        fs: this.description,
-      });
-    }
-    return readlink(this.host(canonical));
-  }
-
-  async readdir(path: string): Promise<string[]> {
-    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, true);
-    if (stat.type !== 'directory') {
-      throw new FsError('E_FS_NOT_DIRECTORY', `${this.description}: ${path} is not a directory`, {
-        path,
-        fs: this.description,
-      });
-    }
-    try {
-      return (await readdir(this.host(canonical))).sort();
+      return await readdir(this.host(canonical));
     } catch (e) {
       throw toXenkitError(e, { path: this.host(canonical) });
     }
   }
 
-  async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
-    const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, true);
-    if (stat.type === 'directory') {
-      throw new FsError('E_FS_IS_DIRECTORY', `${this.description}: ${path} is a directory`, {
-        path,
-        fs: this.description,
-      });
-    }
-    if (stat.size > max) {
-      throw new FsError('E_FS_TOO_LARGE', `${this.description}: ${path} is ${stat.size} bytes, over the ${max}-byte limit`, {
-        path,
-        fs: this.description,
-        size: stat.size,
-        max,
-      });
-    }
+  protected async readFileCanonical(canonical: string, size: number): Promise<Uint8Array> {
     // O_NOFOLLOW: the canonical path's last component was just checked not to be a link; refuse if a
     // link was swapped in since.
     const handle = await open(this.host(canonical), constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: unknown) => {
       throw toXenkitError(e, { path: this.host(canonical) });
     });
     try {
-      const buf = Buffer.alloc(Math.min(stat.size, max));
+      const buf = Buffer.alloc(size);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
       return buf.subarray(0, bytesRead);
     } finally {

@@ -107,6 +107,9 @@ export async function readGpt(source: BlockSource, path: string): Promise<GptRes
   const diskSectors = Math.floor(source.size / SECTOR);
   const issues: LayoutIssue[] = [];
   const problems: string[] = [];
+  if (diskSectors < 3) {
+    throw new DiskError('E_GPT_CORRUPT', `${path}: the disk has a GPT protective MBR but only ${source.size} bytes, too small for a GPT`, { path });
+  }
   const primary = parseHeader(await source.read(SECTOR, SECTOR), 1);
   if (primary.header) {
     const r = await readEntries(source, primary.header);

@@ -1,6 +1,9 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, buildTree, requireTools, sfdiskJson, tempDir, type BuiltImage } from '@xenkit/fixtures';
+import { buildImage, buildTree, exec, requireTools, sfdiskJson, tempDir, type BuiltImage } from '@xenkit/fixtures';
+import { BufferSource } from '../block/buffer.js';
+import { openDisk } from '../block/open.js';
 import { RawSource } from '../block/raw.js';
 import { blkidAt, partedFsTypes } from '../test-helpers/tools.js';
 import { probeDisk } from './probe-disk.js';
@@ -129,6 +132,74 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
     expect(layout.volumes.find((v) => v.id === 'lv:xkvg/swap')?.filesystem?.type).toBe('swap');
     expect(layout.volumes.find((v) => v.partition === 2)?.filesystem?.type).toBe(blkidAt(lvm.rawPath, lvm.partitions[1]?.offset ?? 0).TYPE);
     expect(layout.lvm?.pvs[0]?.uuid).toBe(blkidAt(lvm.rawPath, lvm.partitions[1]?.offset ?? 0).UUID);
+  });
+
+  it('maps an LV spanning two PVs of one VG', async () => {
+    const two = buildImage({
+      dir: tmp.path,
+      name: 'twopv',
+      table: 'gpt',
+      partitions: [
+        { sizeMiB: 12, fs: 'lvm' },
+        { sizeMiB: 12, fs: 'lvm' },
+      ],
+      lvm: { vg: 'twovg', lvs: [{ name: 'wide', sizeMiB: 16, fs: 'ext4' }] },
+    });
+    const layout = await probe(two.rawPath);
+    expect(layout.lvm?.pvs.map((p) => p.volume)).toEqual(['p1', 'p2']);
+    expect(layout.lvm?.vgs[0]?.pvs.every((p) => p.present)).toBe(true);
+    const wide = layout.volumes.find((v) => v.id === 'lv:twovg/wide');
+    const built = two.lvs[0];
+    expect(built?.segments.length).toBe(2);
+    expect(wide?.segments).toEqual(built?.segments.map((s) => ({ offset: s.offset, length: s.size })));
+    expect(wide?.filesystem?.type).toBe('ext4');
+  });
+
+  it('reports a hybrid MBR next to the GPT', async () => {
+    const small = buildImage({ dir: tmp.path, name: 'hybrid', table: 'gpt', partitions: [{ sizeMiB: 2, fs: 'none' }, { sizeMiB: 2, fs: 'none' }] });
+    const bytes = new Uint8Array(readFileSync(small.rawPath));
+    const p1 = small.partitions[0] as { offset: number; size: number };
+    const e = 446 + 16; // second MBR entry: a Linux partition mirroring GPT partition 1
+    bytes[e + 4] = 0x83;
+    const dv = new DataView(bytes.buffer);
+    dv.setUint32(e + 8, p1.offset / 512, true);
+    dv.setUint32(e + 12, p1.size / 512, true);
+    const layout = await probeDisk(new BufferSource(bytes, 'hybrid'));
+    expect(layout.table.pmbr).toBe('hybrid');
+    expect(layout.table.hybridEntries?.map((h) => [h.number, h.type, h.startSector])).toEqual([[2, '83', p1.offset / 512]]);
+    expect(layout.partitions.length).toBe(2);
+  });
+
+  it('finds the same layout through qcow2 and VHD containers (openDisk)', async () => {
+    const raw = await probe(lvm.rawPath);
+    for (const [fmt, opts] of [['qcow2', ['-O', 'qcow2']], ['vhd', ['-O', 'vpc', '-o', 'subformat=dynamic,force_size=on']]] as const) {
+      const out = join(tmp.path, `lvm.${fmt}`);
+      exec('qemu-img', ['convert', '-f', 'raw', ...opts, lvm.rawPath, out]);
+      const disk = await openDisk(out);
+      try {
+        const layout = await probeDisk(disk);
+        expect(disk.format).toBe(fmt);
+        expect(layout.volumes).toEqual(raw.volumes);
+        expect(layout.partitions).toEqual(raw.partitions);
+      } finally {
+        await disk.close();
+      }
+    }
+  });
+
+  it('names an isohybrid-style ISO 9660 on a partitioned whole disk', async () => {
+    mkdirSync(join(tmp.path, 'isotree'));
+    writeFileSync(join(tmp.path, 'isotree', 'x'), 'x');
+    const iso = join(tmp.path, 'hy.iso');
+    exec('genisoimage', ['-quiet', '-V', 'HYBRID', '-o', iso, join(tmp.path, 'isotree')]);
+    exec('truncate', ['-s', '4M', iso]);
+    exec('sfdisk', ['-q', '--no-reread', iso], { input: 'start=2048, type=83\n' });
+    const layout = await probe(iso);
+    const ref = blkidAt(iso, 0);
+    expect(ref.TYPE).toBe('iso9660');
+    const whole = layout.volumes.find((v) => v.kind === 'disk')?.filesystem;
+    expect([whole?.type, whole?.label, whole?.uuid]).toEqual([ref.TYPE, ref.LABEL, ref.UUID]);
+    expect(layout.partitions.length).toBe(1);
   });
 
   it('reads a few KiB, not the disk', async () => {

@@ -1,7 +1,8 @@
 import { XenkitError } from '@xenkit/core';
 import { DiskError } from '../block/errors.js';
 import type { BlockSource } from '../block/types.js';
-import { scanPv, vgFromMetadata, type LvmVg } from '../lvm/vg.js';
+import type { LvmSection } from '../lvm/text.js';
+import { scanPv, vgFromMetadata, vgSection, type LvmLv, type LvmVg } from '../lvm/vg.js';
 import { probeFilesystem, type FsProbe } from '../probe/probe.js';
 import { readPartitionTable, sourcePath } from './table.js';
 import type { LayoutIssue, Partition, PartitionTable } from './types.js';
@@ -58,39 +59,35 @@ export async function probeDisk(source: BlockSource, options: { path?: string } 
     v.partition = p.number;
     volumes.push(v);
   }
-  const pvSources = new Map<string, BlockSource>();
   const pvs: LvmLayout['pvs'] = [];
-  const metadata = new Map<string, { seqno: number; meta: NonNullable<Awaited<ReturnType<typeof scanPv>>>['metadata'] }>();
+  // Newest metadata per VG name (highest seqno), from any of its PVs in this image.
+  const metadata = new Map<string, { seqno: number; meta: LvmSection }>();
   for (const v of volumes) {
-    // A partitioned disk's sector 0 is its MBR; its first bytes are not a filesystem worth naming.
-    if (v.kind === 'disk' && table.scheme !== 'none') continue;
     const view = new SliceSource(source, v.segments, `${path}:${v.id}`);
-    v.filesystem = await probeFilesystem(view, `${path} (${v.id})`);
+    v.filesystem = await probeFilesystem(view, `${path} (${v.id})`, { partitioned: v.kind === 'disk' && table.scheme !== 'none' });
     if (v.filesystem?.type !== 'LVM2_member') continue;
     try {
       const scan = await scanPv(view, `${path} (${v.id})`);
       if (!scan) continue;
-      pvSources.set(scan.uuid, view);
-      const vgEntry = scan.metadata ? Object.entries(scan.metadata).find(([, x]) => typeof x === 'object' && !Array.isArray(x)) : undefined;
-      pvs.push({ volume: v.id, uuid: scan.uuid, ...(vgEntry ? { vg: vgEntry[0] } : {}) });
-      if (scan.metadata && vgEntry) {
-        const seqno = Number((vgEntry[1] as Record<string, unknown>).seqno);
-        const prev = metadata.get(vgEntry[0]);
-        if (!prev || seqno > prev.seqno) metadata.set(vgEntry[0], { seqno, meta: scan.metadata });
+      const vg = scan.metadata ? vgSection(scan.metadata) : null;
+      pvs.push({ volume: v.id, uuid: scan.uuid, ...(vg ? { vg: vg.name } : {}) });
+      if (scan.metadata && vg) {
+        const seqno = typeof vg.section.seqno === 'number' ? vg.section.seqno : -1;
+        const prev = metadata.get(vg.name);
+        if (!prev || seqno > prev.seqno) metadata.set(vg.name, { seqno, meta: scan.metadata });
       }
     } catch (e) {
       if (!(e instanceof XenkitError)) throw e;
       v.filesystem.issues.push({ code: e.code, message: e.message });
-      issues.push({ code: e.code, message: e.message });
     }
   }
   let lvm: LvmLayout | null = null;
   if (pvs.length > 0) {
-    const present = new Set(pvSources.keys());
+    const present = new Set(pvs.map((p) => p.uuid));
     const vgs: LvmVg[] = [];
     for (const { meta } of metadata.values()) {
       try {
-        vgs.push(vgFromMetadata(meta ?? {}, path, present));
+        vgs.push(vgFromMetadata(meta, path, present));
       } catch (e) {
         if (!(e instanceof XenkitError)) throw e;
         issues.push({ code: e.code, message: e.message });
@@ -99,21 +96,7 @@ export async function probeDisk(source: BlockSource, options: { path?: string } 
     lvm = { vgs, pvs };
     for (const vg of vgs) {
       for (const lv of vg.lvs) {
-        const pvVolume = lv.ranges?.[0] ? volumes.find((x) => x.id === pvs.find((p) => p.uuid === lv.ranges?.[0]?.pv)?.volume) : undefined;
-        const samePv = lv.ranges?.every((r) => r.pv === lv.ranges?.[0]?.pv);
-        const v = volumeOf(`lv:${vg.name}/${lv.name}`, 'lv', []);
-        v.lv = { vg: vg.name, name: lv.name };
-        if (lv.ranges && pvVolume && samePv && pvVolume.segments.length === 1) {
-          const base = (pvVolume.segments[0] as Segment).offset;
-          const pvEnd = base + pvVolume.size;
-          v.segments = lv.ranges.map((r) => ({ offset: base + r.offset, length: r.length }));
-          if (v.segments.some((s) => s.offset + s.length > pvEnd)) {
-            issues.push({ code: 'E_LVM_LV_RANGE', message: `${path}: LV ${vg.name}/${lv.name} extends past the end of its PV` });
-            v.segments = [];
-          }
-        }
-        v.offset = v.segments[0]?.offset ?? 0;
-        v.size = v.segments.length > 0 ? v.segments.reduce((t, s) => t + s.length, 0) : lv.size;
+        const v = lvVolume(vg, lv, pvs, volumes, path, issues);
         if (v.segments.length > 0) {
           v.filesystem = await probeFilesystem(new SliceSource(source, v.segments, `${path}:${v.id}`), `${path} (${v.id})`);
         }
@@ -123,6 +106,31 @@ export async function probeDisk(source: BlockSource, options: { path?: string } 
   }
   for (const v of volumes) for (const i of v.filesystem?.issues ?? []) if (!issues.some((x) => x.message === i.message)) issues.push(i);
   return { path, size: source.size, table, partitions, lvm, volumes, issues, bytesRead: source.bytesRead - before };
+}
+
+/**
+ * An LV as a volume: each range moved from its PV's coordinates to the disk's. Every PV must be a
+ * single-range volume of this image (a partition or the disk); an LV that is not linear, or that
+ * lives partly on a PV this image lacks, gets no segments and stays unprobed.
+ */
+function lvVolume(vg: LvmVg, lv: LvmLv, pvs: LvmLayout['pvs'], volumes: Volume[], path: string, issues: LayoutIssue[]): Volume {
+  const v = volumeOf(`lv:${vg.name}/${lv.name}`, 'lv', []);
+  v.lv = { vg: vg.name, name: lv.name };
+  v.size = lv.size;
+  const segments: Segment[] = [];
+  for (const r of lv.ranges ?? []) {
+    const pvVolume = volumes.find((x) => x.id === pvs.find((p) => p.uuid === r.pv)?.volume);
+    const base = pvVolume?.segments.length === 1 ? (pvVolume.segments[0] as Segment).offset : undefined;
+    if (!pvVolume || base === undefined) return v;
+    if (r.offset + r.length > pvVolume.size) {
+      issues.push({ code: 'E_LVM_LV_RANGE', message: `${path}: LV ${vg.name}/${lv.name} extends past the end of its PV (${pvVolume.id})` });
+      return v;
+    }
+    segments.push({ offset: base + r.offset, length: r.length });
+  }
+  v.segments = segments;
+  v.offset = segments[0]?.offset ?? 0;
+  return v;
 }
 
 function volumeOf(id: string, kind: Volume['kind'], segments: Segment[]): Volume {

@@ -89,41 +89,58 @@ export async function readPvLabel(source: BlockSource, path: string, head?: Uint
   return null;
 }
 
-/** The live metadata text of the first usable metadata area. */
+/**
+ * The live metadata text: from the first metadata area that passes every check. A PV may carry a
+ * second copy at its end (pvcreate --metadatacopies 2), which is what LVM falls back to as well; only
+ * when no area is usable is the first area's error thrown.
+ */
 export async function readMetadataText(source: BlockSource, label: PvLabel, path: string): Promise<string | null> {
+  let firstError: DiskError | undefined;
   for (const area of label.metadataAreas) {
-    if (area.offset + MDA_HEADER_SIZE > source.size) {
-      throw new DiskError('E_LVM_MDA_RANGE', `${path}: LVM metadata area at ${area.offset} is past the end of the PV`, { path, offset: area.offset });
+    try {
+      const text = await readArea(source, area.offset, path);
+      if (text !== null) return text;
+    } catch (e) {
+      if (!(e instanceof DiskError)) throw e;
+      firstError ??= e;
     }
-    const h = await source.read(area.offset, MDA_HEADER_SIZE);
-    if (ascii(h, 4, 16) !== FMTT_MAGIC) {
-      throw new DiskError('E_LVM_MDA_MAGIC', `${path}: LVM metadata area at ${area.offset} has a bad magic`, { path, offset: area.offset });
-    }
-    if (lvmCrc(h.subarray(4)) !== u32le(h, 0)) {
-      throw new DiskError('E_LVM_MDA_CRC', `${path}: LVM metadata area header at ${area.offset} fails its checksum`, { path, offset: area.offset });
-    }
-    const mdaSize = u64le(h, 32);
-    const offset = u64le(h, 40);
-    const size = u64le(h, 48);
-    const checksum = u32le(h, 56);
-    const flags = u32le(h, 60);
-    if (offset === 0 || flags & RAW_LOCN_IGNORED) continue;
-    if (size > MAX_METADATA || mdaSize > source.size || offset >= mdaSize || size > mdaSize - MDA_HEADER_SIZE || offset < MDA_HEADER_SIZE) {
-      throw new DiskError('E_LVM_MDA_RANGE', `${path}: LVM metadata location (offset ${offset}, ${size} bytes) is outside its ${mdaSize}-byte area`, {
-        path,
-      });
-    }
-    const first = Math.min(size, mdaSize - offset);
-    const a = await source.read(area.offset + offset, first);
-    const b = first < size ? await source.read(area.offset + MDA_HEADER_SIZE, size - first) : new Uint8Array(0);
-    const text = new Uint8Array(size);
-    text.set(a, 0);
-    text.set(b, first);
-    if (lvmCrc(text) !== checksum) {
-      throw new DiskError('E_LVM_METADATA_CRC', `${path}: LVM metadata text fails its checksum`, { path });
-    }
-    const end = text.indexOf(0);
-    return new TextDecoder().decode(end < 0 ? text : text.subarray(0, end));
   }
+  if (firstError) throw firstError;
   return null;
+}
+
+async function readArea(source: BlockSource, areaOffset: number, path: string): Promise<string | null> {
+  if (areaOffset + MDA_HEADER_SIZE > source.size) {
+    throw new DiskError('E_LVM_MDA_RANGE', `${path}: LVM metadata area at ${areaOffset} is past the end of the PV`, { path, offset: areaOffset });
+  }
+  const h = await source.read(areaOffset, MDA_HEADER_SIZE);
+  if (ascii(h, 4, 16) !== FMTT_MAGIC) {
+    throw new DiskError('E_LVM_MDA_MAGIC', `${path}: LVM metadata area at ${areaOffset} has a bad magic`, { path, offset: areaOffset });
+  }
+  if (lvmCrc(h.subarray(4)) !== u32le(h, 0)) {
+    throw new DiskError('E_LVM_MDA_CRC', `${path}: LVM metadata area header at ${areaOffset} fails its checksum`, { path, offset: areaOffset });
+  }
+  const mdaSize = u64le(h, 32);
+  const offset = u64le(h, 40);
+  const size = u64le(h, 48);
+  const checksum = u32le(h, 56);
+  const flags = u32le(h, 60);
+  if (offset === 0 || flags & RAW_LOCN_IGNORED) return null;
+  if (size > MAX_METADATA || areaOffset + mdaSize > source.size || offset >= mdaSize || size > mdaSize - MDA_HEADER_SIZE || offset < MDA_HEADER_SIZE) {
+    throw new DiskError('E_LVM_MDA_RANGE', `${path}: LVM metadata location (offset ${offset}, ${size} bytes) is outside its ${mdaSize}-byte area`, {
+      path,
+    });
+  }
+  // The area is a ring buffer after its header: text that reaches the end continues just after it.
+  const first = Math.min(size, mdaSize - offset);
+  const a = await source.read(areaOffset + offset, first);
+  const b = first < size ? await source.read(areaOffset + MDA_HEADER_SIZE, size - first) : new Uint8Array(0);
+  const text = new Uint8Array(size);
+  text.set(a, 0);
+  text.set(b, first);
+  if (lvmCrc(text) !== checksum) {
+    throw new DiskError('E_LVM_METADATA_CRC', `${path}: LVM metadata text fails its checksum`, { path });
+  }
+  const end = text.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? text : text.subarray(0, end));
 }

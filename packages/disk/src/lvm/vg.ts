@@ -1,6 +1,5 @@
 import { DiskError } from '../block/errors.js';
 import type { BlockSource } from '../block/types.js';
-import { SliceSource, type Segment } from '../layout/view.js';
 import { formatLvmUuid, readMetadataText, readPvLabel } from './label.js';
 import { parseLvmText, type LvmSection, type LvmValue } from './text.js';
 
@@ -67,12 +66,19 @@ function strings(v: LvmValue | undefined): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
+/** The volume-group section of a metadata text: the one top-level section with an `id`. */
+export function vgSection(meta: LvmSection): { name: string; section: LvmSection } | null {
+  const entries = Object.entries(meta).filter(([, v]) => sect(v) && 'id' in (v as LvmSection));
+  if (entries.length !== 1) return null;
+  const [name, section] = entries[0] as [string, LvmSection];
+  return { name, section };
+}
+
 /** Turn parsed metadata into a VG; every number is checked before use. */
 export function vgFromMetadata(meta: LvmSection, path: string, presentPvs: ReadonlySet<string>): LvmVg {
-  const entries = Object.entries(meta).filter(([, v]) => sect(v) && 'id' in (v as LvmSection));
-  if (entries.length !== 1) throw bad(path, `expected one volume group section, found ${entries.length}`);
-  const [name, vgValue] = entries[0] as [string, LvmValue];
-  const vg = vgValue as LvmSection;
+  const found = vgSection(meta);
+  if (!found) throw bad(path, 'expected exactly one volume group section');
+  const { name, section: vg } = found;
   const extentSectors = num(vg.extent_size);
   if (!(extentSectors > 0)) throw bad(path, `extent_size ${String(vg.extent_size)} is not a positive integer`);
   const extentSize = extentSectors * SECTOR;
@@ -152,28 +158,6 @@ export async function scanPv(source: BlockSource, path: string, head?: Uint8Arra
   const text = await readMetadataText(source, label, path);
   if (text === null) return { uuid, deviceSize: label.deviceSize };
   return { uuid, deviceSize: label.deviceSize, metadata: parseLvmText(text, path) };
-}
-
-/**
- * A block source for a mapped LV. `pvSources` maps PV uuid to the volume holding it (partition view or
- * whole disk) — every range must sit on one of them.
- */
-export function openLv(lv: LvmLv, vg: LvmVg, pvSources: ReadonlyMap<string, BlockSource>, path: string): BlockSource {
-  if (!lv.ranges) {
-    throw new DiskError('E_LVM_LV_UNMAPPABLE', `${path}: LV ${vg.name}/${lv.name} cannot be read: ${lv.unmappable ?? 'unknown layout'}`, { path, lv: lv.name });
-  }
-  const first = lv.ranges[0];
-  const pv = first ? pvSources.get(first.pv) : undefined;
-  if (!pv || lv.ranges.some((r) => r.pv !== first?.pv)) {
-    throw new DiskError('E_LVM_LV_UNMAPPABLE', `${path}: LV ${vg.name}/${lv.name} spans PVs this image does not hold together`, { path, lv: lv.name });
-  }
-  const segs: Segment[] = lv.ranges.map((r) => ({ offset: r.offset, length: r.length }));
-  for (const s of segs) {
-    if (s.offset + s.length > pv.size) {
-      throw new DiskError('E_LVM_LV_RANGE', `${path}: LV ${vg.name}/${lv.name} extends past the end of its PV`, { path, lv: lv.name });
-    }
-  }
-  return new SliceSource(pv, segs, `${path}:${vg.name}/${lv.name}`);
 }
 
 function bad(path: string, what: string): DiskError {

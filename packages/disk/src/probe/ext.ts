@@ -53,6 +53,8 @@ export interface ExtInfo {
   /** Filesystem size in bytes (blocks × block size). */
   size: number;
   revLevel: number;
+  /** "rev.minor", as blkid's VERSION. */
+  version: string;
   inodeSize: number;
   /** Feature names as dumpe2fs prints them. */
   features: string[];
@@ -94,6 +96,7 @@ export function parseExtSuperblock(sb: Uint8Array, path: string): ExtInfo | null
     blocks,
     size: blocks * blockSize,
     revLevel: u32le(sb, 0x4c),
+    version: `${u32le(sb, 0x4c)}.${u16le(sb, 0x3e)}`,
     inodeSize: u32le(sb, 0x4c) === 0 ? 128 : u16le(sb, 0x58),
     features,
     compat,

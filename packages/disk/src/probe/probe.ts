@@ -29,7 +29,13 @@ export const PROBE_HEAD = 8192;
  * precedence: LUKS and LVM first, then filesystems, then the ones whose magic sits far in (iso9660 at
  * 32 KiB, btrfs at 64 KiB), read only when nothing nearer matched.
  */
-export async function probeFilesystem(source: BlockSource, path: string): Promise<FsProbe | null> {
+export async function probeFilesystem(source: BlockSource, path: string, options: { partitioned?: boolean } = {}): Promise<FsProbe | null> {
+  // A partitioned disk's first sectors are its partition table; only a filesystem whose superblock
+  // lies beyond them (an isohybrid ISO 9660) can also cover the whole disk.
+  if (options.partitioned) {
+    const far = await probeFar(source, true);
+    return far ? { ...far, issues: [] } : null;
+  }
   const head = await source.read(0, Math.min(PROBE_HEAD, source.size));
   const issues: LayoutIssue[] = [];
   try {
@@ -66,7 +72,7 @@ async function probeHead(source: BlockSource, head: Uint8Array, path: string, is
   if (head.length >= EXT_SB_OFFSET + 1024) {
     const ext = parseExtSuperblock(head.subarray(EXT_SB_OFFSET, EXT_SB_OFFSET + 1024), path);
     if (ext) {
-      const hit: Hit = { type: ext.blkid, parted: ext.parted, uuid: ext.uuid, blockSize: ext.blockSize, size: ext.size, ext };
+      const hit: Hit = { type: ext.blkid, parted: ext.parted, uuid: ext.uuid, version: ext.version, blockSize: ext.blockSize, size: ext.size, ext };
       if (ext.label) hit.label = ext.label;
       if (ext.needsRecovery) issues.push({ code: 'W_EXT_NEEDS_RECOVERY', message: `${path}: the ext journal needs recovery; files read may be stale` });
       return hit;
@@ -127,17 +133,21 @@ function probeFat(b: Uint8Array): Hit | null {
   return hit;
 }
 
-async function probeFar(source: BlockSource): Promise<Hit | null> {
+async function probeFar(source: BlockSource, isoOnly = false): Promise<Hit | null> {
   // ISO 9660 primary volume descriptor at 32 KiB: 0 type 1, 1 "CD001", 40 volume id[32].
   if (source.size >= 32768 + 2048) {
     const vd = await source.read(32768, 2048);
     if (ascii(vd, 1, 5) === 'CD001') {
       const hit: Hit = { type: 'iso9660', size: u32le(vd, 80) * u16le(vd, 128) };
+      // blkid's UUID for ISO 9660 is the creation date (813: "YYYYMMDDHHMMSScc") with dashes.
+      const date = ascii(vd, 813, 16);
+      if (/^\d{16}$/.test(date) && date !== '0000000000000000') hit.uuid = (date.match(/^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/) ?? []).slice(1).join('-');
       const label = ascii(vd, 40, 32).trimEnd();
       if (label) hit.label = label;
       return hit;
     }
   }
+  if (isoOnly) return null;
   // btrfs superblock at 64 KiB: 0x20 fsid[16], 0x40 "_BHRfS_M", 0x70 total_bytes, 0x90 sectorsize, 0x12B label[256].
   if (source.size >= 0x10000 + 1024) {
     const sb = await source.read(0x10000, 1024);

@@ -9,6 +9,7 @@ export interface QemuInfo {
   'full-backing-filename'?: string;
   'backing-filename-format'?: string;
   'cluster-size'?: number;
+  'format-specific'?: { type: string; data?: Record<string, unknown> };
 }
 
 /**

@@ -39,8 +39,7 @@ export async function readVhdMeta(file: HostFile): Promise<VhdMeta> {
   let footerOffset = await findFooter(file);
   let footerBuf: Buffer;
   if (footerOffset === null) {
-    // A dynamic disk whose trailing footer was lost still has its copy at offset 0.
-    throw new DiskError('E_VHD_BAD_FOOTER', `${path}: no VHD footer at the end of the file`, { path });
+    throw new DiskError('E_VHD_TRUNCATED', `${path}: no VHD footer at the end of the file (it starts like a VHD, so it was probably truncated)`, { path });
   }
   footerBuf = await file.readAt(footerOffset, file.size - footerOffset, 'VHD footer');
   let footer: VhdFooter;

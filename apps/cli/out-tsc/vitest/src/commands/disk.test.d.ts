@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=disk.test.d.ts.map
