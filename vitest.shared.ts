@@ -5,6 +5,7 @@ import { defaultServerConditions, type UserConfig } from 'vite';
 import type { InlineConfig } from 'vitest/node';
 
 const conditions = ['@xenkit/source', ...defaultServerConditions];
+const workspaceRoot = import.meta.dirname;
 
 export interface ProjectOptions {
   /** Test files, relative to the project root. */
@@ -22,7 +23,7 @@ export function projectConfig(
 ): UserConfig & { test: InlineConfig } {
   return {
     root,
-    cacheDir: `${root}/../../node_modules/.vite/${name.replace('@xenkit/', '')}`,
+    cacheDir: `${workspaceRoot}/node_modules/.vite/${name.replace('@xenkit/', '')}`,
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: ['@xenkit/source'] } },
     test: {
@@ -35,7 +36,7 @@ export function projectConfig(
       fileParallelism: options.fileParallelism ?? true,
       // The JSON report feeds the "N passed, N failed" line `npm test` prints at the end.
       reporters: ['default', 'json'],
-      outputFile: { json: `${root}/../../test-output/vitest/${name.replace('@xenkit/', '')}.json` },
+      outputFile: { json: `${workspaceRoot}/test-output/vitest/${name.replace('@xenkit/', '')}.json` },
     },
   };
 }

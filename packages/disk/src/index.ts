@@ -9,11 +9,8 @@ export { RawSource } from './block/raw.js';
 export { BufferSource } from './block/buffer.js';
 export { DiskError } from './block/errors.js';
 // block sources
-export { readImageHeader, detectFormat, type ImageHeader, type ImageFormat } from './block/header.js';
-export { HostFile } from './block/host.js';
+export { readImageHeader, type ImageHeader, type ImageFormat } from './block/header.js';
 export { openDisk, DEFAULT_MAX_CHAIN_DEPTH, type Disk, type ChainLayer, type OpenDiskOptions } from './block/open.js';
-export { Qcow2Source } from './formats/qcow2/source.js';
-export { VhdSource } from './formats/vhd/source.js';
 // layout and filesystems
 export type { Partition, PartitionTable, LayoutIssue } from './layout/types.js';
 export { readPartitionTable } from './layout/table.js';

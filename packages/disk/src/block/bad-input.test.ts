@@ -1,5 +1,7 @@
+import { linkSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { silentLogger, type Logger } from '@xenkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDisk } from './open.js';
 import { readImageHeader } from './header.js';
@@ -92,6 +94,12 @@ describe('bad images give coded errors naming the image', () => {
 
   it('backing chains: loops, missing files, unsupported formats, depth', async () => {
     await expectRefused(p('loop-a.qcow2'), 'E_DISK_BACKING_LOOP', 'loop-a.qcow2');
+    // A hard link hides a loop from realpath; device:inode does not.
+    exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', 'hard-b.qcow2', '-F', 'qcow2', p('hard-a.qcow2'), '1M']);
+    linkSync(p('hard-a.qcow2'), p('hard-b.qcow2'));
+    await expectRefused(p('hard-a.qcow2'), 'E_DISK_BACKING_LOOP', 'hard-a.qcow2');
+    const e = (await openDisk(p('hard-a.qcow2')).catch((x: unknown) => x)) as { details: { sameAs: string } };
+    expect(e.details.sameAs).toBe(p('hard-a.qcow2')); // caught at the second layer, not a later repeat
     await expectRefused(p('orphan.qcow2'), 'E_DISK_BACKING_NOT_FOUND', 'orphan.qcow2');
     await expectRefused(p('vmdk-backed.qcow2'), 'E_DISK_UNSUPPORTED_FORMAT', 'vmdk-backed.qcow2');
     const err = await openDisk(p('top.qcow2'), { maxChainDepth: 2 }).catch((e: unknown) => e);
@@ -139,6 +147,26 @@ describe('bad images give coded errors naming the image', () => {
       }),
       'E_VHD_TOO_LARGE',
     );
+  });
+
+  it('qcow2 marked dirty or corrupt is still read (read-only), with a warning to the caller\'s logger', async () => {
+    for (const [bit, word] of [
+      [0n, 'dirty'],
+      [1n, 'corrupt'],
+    ] as const) {
+      const path = mutated(p('good.qcow2'), p(`${word}.qcow2`), (b) => void b.writeBigUInt64BE(1n << bit, 72));
+      const warnings: string[] = [];
+      const logger: Logger = { ...silentLogger, warn: (a: unknown, b?: string) => void warnings.push(String(b ?? a)), child: () => logger };
+      const d = await openDisk(path, { logger });
+      const ref = await openDisk(p('good.qcow2'));
+      try {
+        expect(warnings.join('\n')).toContain(word);
+        expect(Buffer.from(await d.read(0, 1 << 20)).equals(Buffer.from(await ref.read(0, 1 << 20)))).toBe(true);
+      } finally {
+        await d.close();
+        await ref.close();
+      }
+    }
   });
 
   it('a dynamic VHD whose trailing footer is damaged is read through the copy at offset 0', async () => {

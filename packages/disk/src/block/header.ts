@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { readQcow2Header, QCOW2_MAGIC } from '../formats/qcow2/header.js';
-import { findFooter, firstExisting, readVhdMeta } from '../formats/vhd/meta.js';
+import { readQcow2Header, QCOW2_MAGIC, type Qcow2Header } from '../formats/qcow2/header.js';
+import { findFooter, firstExisting, readVhdMeta, type VhdMeta } from '../formats/vhd/meta.js';
 import { DISK_DIFFERENCING, hasFooterCookie } from '../formats/vhd/structs.js';
 import { HostFile } from './host.js';
 
@@ -45,11 +45,22 @@ export function normaliseFormat(name: string | null): string | null {
   return name === 'vpc' ? 'vhd' : name;
 }
 
+/** A layer's header plus the parsed format structures, so opening a layer parses them once. */
+export interface Inspected {
+  header: ImageHeader;
+  qcow2?: Qcow2Header;
+  vhd?: VhdMeta;
+}
+
 export async function headerOf(file: HostFile, format: ImageFormat): Promise<ImageHeader> {
+  return (await inspect(file, format)).header;
+}
+
+export async function inspect(file: HostFile, format: ImageFormat): Promise<Inspected> {
   const base = { path: file.path, fileSize: file.size };
   if (format === 'qcow2') {
     const h = await readQcow2Header(file);
-    return {
+    const header: ImageHeader = {
       ...base,
       format,
       virtualSize: h.size,
@@ -59,12 +70,13 @@ export async function headerOf(file: HostFile, format: ImageFormat): Promise<Ima
       clusterSize: h.clusterSize,
       version: h.version,
     };
+    return { header, qcow2: h };
   }
   if (format === 'vhd') {
     const m = await readVhdMeta(file);
     const diff = m.footer.diskType === DISK_DIFFERENCING;
     const subformat = m.header === null ? 'fixed' : diff ? 'differencing' : 'dynamic';
-    return {
+    const header: ImageHeader = {
       ...base,
       format,
       virtualSize: m.footer.currentSize,
@@ -74,8 +86,9 @@ export async function headerOf(file: HostFile, format: ImageFormat): Promise<Ima
       ...(m.header ? { clusterSize: m.header.blockSize } : {}),
       subformat,
     };
+    return { header, vhd: m };
   }
-  return { ...base, format, virtualSize: file.size, backingFile: null, backingPath: null, backingFormat: null };
+  return { header: { ...base, format, virtualSize: file.size, backingFile: null, backingPath: null, backingFormat: null } };
 }
 
 async function existingOrFirst(paths: string[]): Promise<string | undefined> {

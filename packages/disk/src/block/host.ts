@@ -1,6 +1,8 @@
+import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { toXenkitError } from '@xenkit/core';
 import { DiskError } from './errors.js';
+import { blockDeviceSize } from './raw.js';
 
 /**
  * One host file of an image chain, opened read-only. Format parsers read headers, tables and data
@@ -13,25 +15,31 @@ export class HostFile {
   private constructor(
     readonly path: string,
     readonly realPath: string,
+    /** device:inode — the same file under any name (symlink or hard link), for loop detection. */
+    readonly identity: string,
     private readonly handle: FileHandle,
     readonly size: number,
   ) {}
 
   static async open(path: string): Promise<HostFile> {
+    if (path.includes('\0')) throw new DiskError('E_DISK_BAD_PATH', `image path ${JSON.stringify(path)} contains a NUL byte`, { path });
     let handle: FileHandle;
     let real: string;
     try {
       real = await realpath(path);
-      handle = await open(path, 'r');
+      // O_NONBLOCK: a backing name pointing at a FIFO must not hang the open; it is refused below.
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       throw toXenkitError(e, { path });
     }
     try {
       const st = await handle.stat();
+      const id = `${st.dev}:${st.ino}`;
+      if (st.isBlockDevice()) return new HostFile(path, real, id, handle, await blockDeviceSize(handle));
       if (!st.isFile()) {
-        throw new DiskError('E_DISK_NOT_A_FILE', `${path}: not a regular file`, { path });
+        throw new DiskError('E_DISK_NOT_A_FILE', `${path}: not a regular file or block device`, { path });
       }
-      return new HostFile(path, real, handle, st.size);
+      return new HostFile(path, real, id, handle, st.size);
     } catch (e) {
       await handle.close();
       throw e;

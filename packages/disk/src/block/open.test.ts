@@ -39,6 +39,14 @@ describe('openDisk against qemu-img', () => {
     exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xaa 2M 100k', '-c', 'write -P 0x55 11M 64k', p('chain/mid.qcow2')]);
     q('create', '-q', '-f', 'qcow2', '-b', 'mid.qcow2', '-F', 'qcow2', p('chain/top.qcow2'), '32M');
     exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x11 0 4k', '-c', 'write -z 10M 1M', '-c', 'write -P 0x22 30M 128k', p('chain/top.qcow2')]);
+    // Cluster-size extremes (512 B and 2 MiB, compressed), an internal snapshot, a VHD under a qcow2.
+    q('convert', '-O', 'qcow2', '-o', 'cluster_size=512', p('base.raw'), p('c512.qcow2'));
+    q('convert', '-c', '-O', 'qcow2', '-o', 'cluster_size=2M', p('base.raw'), p('c2m-zlib.qcow2'));
+    q('convert', '-O', 'qcow2', p('base.raw'), p('snap.qcow2'));
+    q('snapshot', '-c', 'before', p('snap.qcow2'));
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x77 1M 1M', '-c', 'write -z 10M 64k', p('snap.qcow2')]);
+    q('create', '-q', '-f', 'qcow2', '-b', 'dynamic.vhd', '-F', 'vpc', p('over-vhd.qcow2'));
+    exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x44 100k 8k', p('over-vhd.qcow2')]);
     // A raw base under a qcow2 overlay (declared raw).
     q('create', '-q', '-f', 'qcow2', '-b', 'base.raw', '-F', 'raw', p('over-raw.qcow2'));
     exec('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x33 5M 1M', p('over-raw.qcow2')]);
@@ -52,16 +60,16 @@ describe('openDisk against qemu-img', () => {
     });
   });
 
-  it.each(['v2.qcow2', 'v3.qcow2', 'zlib.qcow2', 'zstd.qcow2'])('qcow2 %s', async (name) => {
+  it.each(['v2.qcow2', 'v3.qcow2', 'zlib.qcow2', 'zstd.qcow2', 'c512.qcow2', 'c2m-zlib.qcow2', 'snap.qcow2'])('qcow2 %s', async (name) => {
     await withDisk(p(name), async (d) => {
       expect(d.format).toBe('qcow2');
       expect(d.chain).toHaveLength(1);
       await expectMatchesQemu(d, p(name), tmp.path);
-      if (name === 'zlib.qcow2' || name === 'zstd.qcow2') {
+      if (name.includes('zlib') || name.includes('zstd')) {
         // qemu-img map lists compressed clusters as data without a host offset: make sure there are some.
         const map = JSON.parse(exec('qemu-img', ['map', '--output=json', p(name)]).stdout) as { data: boolean; offset?: number }[];
         expect(map.filter((e) => e.data && e.offset === undefined).length).toBeGreaterThan(0);
-        expect(qemuInfo(p(name))['format-specific']?.data?.['compression-type']).toBe(name.startsWith('zlib') ? 'zlib' : 'zstd');
+        expect(qemuInfo(p(name))['format-specific']?.data?.['compression-type']).toBe(name.includes('zlib') ? 'zlib' : 'zstd');
       }
     });
   });
@@ -94,6 +102,16 @@ describe('openDisk against qemu-img', () => {
     });
   });
 
+  it('qcow2 over a VHD declared as "vpc"', async () => {
+    await withDisk(p('over-vhd.qcow2'), async (d) => {
+      expect(d.chain.map((l) => [l.format, l.backingFormat])).toEqual([
+        ['qcow2', 'vhd'],
+        ['vhd', null],
+      ]);
+      await expectMatchesQemu(d, p('over-vhd.qcow2'), tmp.path);
+    });
+  });
+
   it('VHD fixed (qemu must be told -f vpc: it probes only the cookie at offset 0)', async () => {
     await withDisk(p('fixed.vhd'), async (d) => {
       expect(d.format).toBe('vhd');
@@ -111,9 +129,23 @@ describe('openDisk against qemu-img', () => {
     });
   });
 
-  it('reads only what it needs: bytesRead for one 4 KiB read of a chain stays small', async () => {
+  it('parallel reads return what sequential reads return (shared table caches)', async () => {
+    for (const name of ['chain/top.qcow2', 'zstd.qcow2', 'dynamic.vhd']) {
+      const offs = Array.from({ length: 64 }, (_, i) => ((i * 2654435761) >>> 0) % (20 * MiB));
+      const seq = await withDisk(p(name), async (d) => {
+        const out: Buffer[] = [];
+        for (const o of offs) out.push(Buffer.from(await d.read(o, 70_000)));
+        return out;
+      });
+      const par = await withDisk(p(name), (d) => Promise.all(offs.map(async (o) => Buffer.from(await d.read(o, 70_000)))));
+      expect(par.every((b, i) => b.equals(seq[i] as Buffer)), name).toBe(true);
+    }
+  });
+
+  it('reads only what it needs: opening a chain and one 4 KiB read stay small', async () => {
     await withDisk(p('chain/top.qcow2'), async (d) => {
       const before = d.bytesRead;
+      expect(before).toBeLessThan(3 * 8192); // three headers and L1 tables
       await d.read(11 * MiB, 4096);
       expect(d.bytesRead - before).toBeLessThan(3 * 64 * 1024 + 3 * 4096 + 16384);
     });

@@ -1,10 +1,10 @@
 import { silentLogger, type Logger } from '@xenkit/core';
 import { Qcow2Source } from '../formats/qcow2/source.js';
-import { readQcow2Header } from '../formats/qcow2/header.js';
-import { firstExisting, readVhdMeta } from '../formats/vhd/meta.js';
+import type { Qcow2Header } from '../formats/qcow2/header.js';
+import { firstExisting, type VhdMeta } from '../formats/vhd/meta.js';
 import { VhdSource } from '../formats/vhd/source.js';
 import { DiskError } from './errors.js';
-import { detectFormat, headerOf, type ImageFormat } from './header.js';
+import { detectFormat, inspect, type ImageFormat } from './header.js';
 import { HostFile } from './host.js';
 import { RawLayer } from './raw-layer.js';
 import type { BlockSource, Extent } from './types.js';
@@ -61,7 +61,8 @@ class ImageDisk implements Disk {
 
 /**
  * Open a disk image for reading: detect its format by magic (qcow2 magic, a VHD footer at EOF,
- * otherwise raw), then open its backing chain, bounded in depth and refusing loops (by real path).
+ * otherwise raw), then open its backing chain, bounded in depth and refusing loops (the same
+ * device:inode twice, so symlinks and hard links cannot hide one).
  */
 export async function openDisk(path: string, options: OpenDiskOptions = {}): Promise<Disk> {
   const logger = options.logger ?? silentLogger;
@@ -91,7 +92,7 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
   const file = await HostFile.open(path);
   let handedOver = false;
   try {
-    const prior = w.seen.get(file.realPath);
+    const prior = w.seen.get(file.identity);
     if (prior !== undefined) {
       throw new DiskError('E_DISK_BACKING_LOOP', `${w.topPath}: backing chain loops: ${path} is the same file as ${prior}`, {
         path: w.topPath,
@@ -99,9 +100,9 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
         sameAs: prior,
       });
     }
-    w.seen.set(file.realPath, path);
+    w.seen.set(file.identity, path);
     const format = declared === null ? await detectFormat(file) : checkDeclared(declared, path, w.topPath);
-    const h = await headerOf(file, format);
+    const { header: h, qcow2, vhd } = await inspect(file, format);
     w.chain.push({ path, format, virtualSize: h.virtualSize, fileSize: file.size, backingFile: h.backingFile, backingFormat: h.backingFormat });
     w.logger.debug({ path, format, virtualSize: h.virtualSize, backingFile: h.backingFile }, 'opened image layer');
 
@@ -110,7 +111,7 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
       return new RawLayer(file);
     }
     if (format === 'qcow2') {
-      const header = await readQcow2Header(file);
+      const header = qcow2 as Qcow2Header;
       const backing = h.backingPath === null ? null : await openBacking(h.backingPath, h.backingFormat, null, path, w);
       try {
         const src = await Qcow2Source.open(file, header, backing, w.logger);
@@ -121,7 +122,7 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
         throw e;
       }
     }
-    const meta = await readVhdMeta(file);
+    const meta = vhd as VhdMeta;
     let backing: BlockSource | null = null;
     if (meta.header !== null && meta.parentCandidates.length > 0) {
       const parent = await firstExisting(meta.parentCandidates);

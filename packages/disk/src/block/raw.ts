@@ -64,7 +64,7 @@ export class RawSource implements BlockSource {
 }
 
 // Block devices report size 0 in stat; the end offset is their size.
-async function blockDeviceSize(handle: FileHandle): Promise<number> {
+export async function blockDeviceSize(handle: FileHandle): Promise<number> {
   const probe = Buffer.alloc(1);
   let lo = 0;
   let hi = 2 ** 50;

@@ -162,6 +162,7 @@ export async function readQcow2Header(file: HostFile): Promise<Qcow2Header> {
     }
     await need(backingFileOffset + backingFileSize);
     backingFile = buf.subarray(backingFileOffset, backingFileOffset + backingFileSize).toString('utf8');
+    if (backingFile.includes('\0')) throw bad('E_QCOW2_BAD_HEADER', 'backing file name contains a NUL byte');
   }
 
   // What the header points at must lie inside the file and be cluster-aligned.

@@ -11,6 +11,8 @@ const OFFSET_MASK_HI = 0x00ffffff; // bits 32..55 of an L1/L2 entry
 const OFFSET_MASK_LO = 0xfffffe00; // bits 9..31
 const FLAG_COMPRESSED_HI = 0x40000000; // bit 62
 const L2_CACHE_BYTES = 32 * 1024 * 1024;
+// Filesystem reads revisit metadata blocks; keep a few inflated clusters rather than inflate again.
+const INFLATED_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** Where a guest cluster's bytes come from. */
 const UNALLOCATED = 0; // read from the backing file, or zeros
@@ -33,7 +35,8 @@ export class Qcow2Source implements BlockSource {
   private readonly l2Entries: number;
   private readonly l2Cache = new Map<number, Promise<Buffer>>();
   private readonly l2CacheMax: number;
-  private lastCompressed: { host: number; data: Uint8Array } | null = null;
+  private readonly inflated = new Map<number, Uint8Array>();
+  private readonly inflatedMax: number;
   private readonly backingExtents: BackingExtents;
 
   private constructor(
@@ -47,6 +50,7 @@ export class Qcow2Source implements BlockSource {
     this.clusterSize = header.clusterSize;
     this.l2Entries = header.clusterSize / 8;
     this.l2CacheMax = Math.max(4, Math.floor(L2_CACHE_BYTES / header.clusterSize));
+    this.inflatedMax = Math.max(1, Math.floor(INFLATED_CACHE_BYTES / header.clusterSize));
     this.backingExtents = new BackingExtents(backing);
   }
 
@@ -156,13 +160,14 @@ export class Qcow2Source implements BlockSource {
     } else if (m.kind === UNALLOCATED) {
       await readBacking(this.backing, out, outOff, vOff, n);
     } else if (m.kind === COMPRESSED) {
-      let c = this.lastCompressed;
-      if (c === null || c.host !== m.host) {
+      let data = this.inflated.get(m.host);
+      if (data === undefined) {
         const raw = await this.file.readUpTo(m.host, m.csize, 'qcow2 compressed cluster');
-        c = { host: m.host, data: decompressCluster(raw, this.clusterSize, this.header.compressionType, this.path, m.host) };
-        this.lastCompressed = c;
+        data = decompressCluster(raw, this.clusterSize, this.header.compressionType, this.path, m.host);
+        if (this.inflated.size >= this.inflatedMax) this.inflated.delete(this.inflated.keys().next().value as number);
+        this.inflated.set(m.host, data);
       }
-      out.set(c.data.subarray(inOff, inOff + n), outOff);
+      out.set(data.subarray(inOff, inOff + n), outOff);
     }
   }
 

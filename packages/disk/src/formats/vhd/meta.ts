@@ -16,6 +16,12 @@ import {
 
 const MAX_LOCATOR_BYTES = 64 * 1024;
 
+/**
+ * The virtual size is the footer's current_size, as Hyper-V, XenServer (blktap, creator "tap") and
+ * disk2vhd read it. qemu instead uses the CHS geometry for creators "vpc " and "qemu" (Virtual PC's
+ * convention); qemu-img writes images whose current_size equals that CHS size, so both agree on
+ * qemu-made images, and only old Virtual PC images can differ (we report chsSize in the footer).
+ */
 export interface VhdMeta {
   footer: VhdFooter;
   /** Where the footer sits in the file: the data of a fixed disk ends there. */
