@@ -4,7 +4,8 @@ import { isBzImage, locatePayload, protocolString, readSetupHeader } from './bzi
 import { detectCodec, openDecoder, sizeHint, type Codec } from './codecs/index.js';
 import { ElfReader, machineName } from './elf.js';
 import { KernelError } from './errors.js';
-import { ProgressiveImage } from './image.js';
+import { Lz4SeekableImage } from './codecs/lz4-seek.js';
+import { ProgressiveImage, type KernelImage } from './image.js';
 import type { XenNote } from './notes.js';
 import { scanXen, xenVerdict, type XenVerdict } from './xen.js';
 
@@ -103,12 +104,13 @@ export async function analyzeKernel(input: Uint8Array | string, options: Analyze
     throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is not a kernel Xen can load: no bzImage "HdrS" header, gzip or ELF magic`, { size: file.length });
   }
 
-  let image: ProgressiveImage;
-  if (codec === 'none') {
+  let image: KernelImage;
+  if (codec === 'lz4') {
+    image = new Lz4SeekableImage(payload, cap, label);
+  } else if (codec === 'none') {
     image = new ProgressiveImage(null, Math.max(cap, payload.length), label, payload);
   } else {
-    const source = openDecoder(codec, payload, label);
-    if (!source) throw new KernelError('E_KERNEL_UNKNOWN_CODEC', `${label}: no ${codec} decoder is available`, { codec });
+    const source = openDecoder(codec, payload, label, cap);
     image = new ProgressiveImage(source, cap, label, undefined, sizeHint(payload));
   }
   try {
@@ -117,7 +119,7 @@ export async function analyzeKernel(input: Uint8Array | string, options: Analyze
     const verdict = xenVerdict(elf.header.machine, elf.header.entry, scan);
     let versionSource: KernelAnalysis['versionSource'] = version ? 'kernel_version' : null;
     if (!version) {
-      version = bannerVersion(image.bytes);
+      version = bannerVersion(image.prefix);
       if (version) versionSource = 'linux_banner';
     }
     const versionString = version;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '@xenkit/fixtures';
 import { analyzeKernel } from './index.js';
-import { ensureDebianKernel, type DebianKernel } from './test-helpers/debian-kernel.js';
+import { ensureDebianKernel, type DebianKernel } from '@xenkit/fixtures';
 import { READNOTES, readnotes } from './test-helpers/readnotes.js';
 
 let k: DebianKernel;

@@ -1,5 +1,5 @@
 import { KernelError } from './errors.js';
-import type { ProgressiveImage } from './image.js';
+import type { KernelImage } from './image.js';
 import type { RawNote } from './notes.js';
 
 export const EM_386 = 3;
@@ -54,14 +54,13 @@ export interface Section {
 /** An ELF being read from a progressively decompressed image; every read first makes its bytes available. */
 export class ElfReader {
   private constructor(
-    readonly image: ProgressiveImage,
+    readonly image: KernelImage,
     readonly header: ElfHeader,
     private readonly label: string,
   ) {}
 
-  static async open(image: ProgressiveImage, label: string): Promise<ElfReader> {
-    await image.ensure(64);
-    const b = image.bytes;
+  static async open(image: KernelImage, label: string): Promise<ElfReader> {
+    const b = (await image.range(0, 64)) ?? image.prefix;
     if (b.length < 52 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) {
       throw new KernelError('E_KERNEL_NOT_ELF', `${label}: the kernel payload is not an ELF image (no \\x7fELF magic)`);
     }
@@ -102,22 +101,24 @@ export class ElfReader {
 
   /** Make [start, end) available or fail naming the structure that points past the image. */
   async need(start: number, end: number, what: string): Promise<Uint8Array> {
-    if (end > this.image.limit) {
+    if (end > this.image.limit && !this.image.complete) {
+      // A compressed image: reaching this structure would mean decompressing past the cap.
       throw new KernelError(
-        'E_KERNEL_ELF_RANGE',
+        'E_KERNEL_OUTPUT_LIMIT',
         `${this.label}: ${what} (bytes ${start}..${end}) lies beyond the ${this.image.limit}-byte decompression limit ` +
-          `(a corrupt header; raise maxOutputBytes if the kernel is genuinely that large)`,
+          `(a decompression bomb or a corrupt header; raise maxOutputBytes if the kernel is genuinely that large)`,
         { start, end, maxOutputBytes: this.image.limit },
       );
     }
-    if (!(await this.image.ensure(end))) {
+    const bytes = await this.image.range(start, end);
+    if (!bytes) {
       throw new KernelError(
         'E_KERNEL_ELF_RANGE',
         `${this.label}: ${what} (bytes ${start}..${end}) lies past the end of the ${this.image.length}-byte ELF image`,
         { start, end, imageSize: this.image.length },
       );
     }
-    return this.image.bytes.subarray(start, end);
+    return bytes;
   }
 
   async segments(): Promise<Segment[]> {
@@ -188,8 +189,8 @@ export class ElfReader {
       const type = v.getUint32(p + 8, le);
       // Rounded in 32 bits, as libelf does, so a size near 2^32 wraps instead of looping forever.
       const nameStart = p + 12;
-      const descStart = nameStart + (((namesz + 3) >>> 0) & ~3 >>> 0);
-      const next = descStart + (((descsz + 3) >>> 0) & ~3 >>> 0);
+      const descStart = nameStart + (((namesz + 3) & ~3) >>> 0);
+      const next = descStart + (((descsz + 3) & ~3) >>> 0);
       const name = cString(bytes, nameStart, bytes.length);
       if (name === 'Xen') {
         if (descStart + descsz > bytes.length) {

@@ -4,14 +4,31 @@ import { KernelError } from './errors.js';
 export type ChunkSource = Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
 
 /**
+ * The unwrapped kernel as the ELF reader sees it: byte ranges on demand. `range` returns null when the image
+ * ends before `end`; callers check `end` against `limit` first.
+ */
+export interface KernelImage {
+  readonly limit: number;
+  /** True when the image size is known (uncompressed, or the decoder has finished). */
+  readonly complete: boolean;
+  /** Decompressed bytes produced so far (reported as decompressedBytes). */
+  readonly length: number;
+  range(start: number, end: number): Promise<Uint8Array | null>;
+  /** What has been decompressed contiguously from offset 0 (for the linux_banner search). */
+  readonly prefix: Uint8Array;
+  close(): Promise<void>;
+}
+
+/**
  * The unwrapped kernel as far as it has been decompressed. Parsers ask for `ensure(end)` before reading
  * `bytes[0..end)`; the decoder runs only until that many bytes exist, which is what keeps a 50 MB vmlinux
  * check at "decompress up to the Xen notes" instead of "decompress everything".
  */
-export class ProgressiveImage {
+export class ProgressiveImage implements KernelImage {
   private buf: Uint8Array;
   private len = 0;
   private ended: boolean;
+  private clipped = false;
 
   constructor(
     private readonly source: ChunkSource | null,
@@ -57,6 +74,7 @@ export class ProgressiveImage {
   async ensure(end: number): Promise<boolean> {
     if (end <= this.len) return true;
     if (end > this.cap) {
+      if (this.ended) return false;
       throw new KernelError(
         'E_KERNEL_OUTPUT_LIMIT',
         `${this.label}: the ELF headers need ${end} decompressed bytes, more than the ${this.cap}-byte limit ` +
@@ -64,13 +82,16 @@ export class ProgressiveImage {
         { needed: end, maxOutputBytes: this.cap },
       );
     }
-    while (this.len < end && !this.ended) await this.pull();
+    while (this.len < end && !this.ended && !this.clipped) await this.pull();
     return this.len >= end;
   }
 
-  /** Decompress to the end (needed when Xen's checks depend on the image size). */
-  async finish(): Promise<void> {
-    while (!this.ended) await this.pull();
+  async range(start: number, end: number): Promise<Uint8Array | null> {
+    return (await this.ensure(end)) ? this.bytes.subarray(start, end) : null;
+  }
+
+  get prefix(): Uint8Array {
+    return this.bytes;
   }
 
   /** Stop the decoder early; frees its state (zlib handles, WASM memory). */
@@ -99,15 +120,14 @@ export class ProgressiveImage {
   }
 
   private append(chunk: Uint8Array): void {
-    const need = this.len + chunk.length;
-    if (need > this.cap) {
-      throw new KernelError(
-        'E_KERNEL_OUTPUT_LIMIT',
-        `${this.label}: the payload decompresses to more than ${this.cap} bytes before the Xen notes were found ` +
-          `(a decompression bomb; raise maxOutputBytes if the kernel is genuinely that large)`,
-        { maxOutputBytes: this.cap },
-      );
+    // Keep at most `cap` bytes: a structure that needs more is refused in ensure(), and nothing is
+    // allocated past the cap whatever the stream claims.
+    const room = this.cap - this.len;
+    if (chunk.length > room) {
+      chunk = chunk.subarray(0, room);
+      this.clipped = true;
     }
+    const need = this.len + chunk.length;
     if (need > this.buf.length) {
       const grown = new Uint8Array(Math.min(this.cap, Math.max(need, this.buf.length * 2)));
       grown.set(this.buf.subarray(0, this.len));

@@ -3,3 +3,12 @@ export { KernelError, type KernelErrorCode } from './errors.js';
 export { XEN_NOTES, type XenNote, type NoteKind } from './notes.js';
 export type { XenVerdict } from './xen.js';
 export type { Codec } from './codecs/index.js';
+export {
+  evaluateKernelEvidence,
+  guideVerdict,
+  parseRelease,
+  type EvidenceInput,
+  type EvidenceSignal,
+  type GuideVerdict,
+  type KernelEvidence,
+} from './guide.js';

@@ -2,9 +2,10 @@ import type { CommandModule } from '../program.js';
 import { checkCommand } from './check.js';
 import { inspectCommand } from './inspect.js';
 import { diskCommand } from './disk.js';
+import { kernelCommand } from './kernel.js';
 
 /**
  * Every `xenkit` command, in help order. A command is one file under commands/ exporting a
  * {@link CommandModule}; add it here to make it reachable.
  */
-export const commands: CommandModule[] = [checkCommand, inspectCommand, diskCommand];
+export const commands: CommandModule[] = [checkCommand, inspectCommand, diskCommand, kernelCommand];

@@ -1,6 +1,11 @@
 import type { ChunkSource } from '../image.js';
+import { bunzip2 } from './bzip2.js';
 import { gunzipChunks } from './gzip.js';
 import { lz4Legacy } from './lz4.js';
+import { unlzma } from './lzma.js';
+import { unlzop } from './lzo.js';
+import { unxz } from './xz.js';
+import { unzstd } from './zstd.js';
 
 export type Codec = 'gzip' | 'bzip2' | 'lzma' | 'xz' | 'lzo' | 'lz4' | 'zstd';
 
@@ -25,21 +30,21 @@ export function detectCodec(payload: Uint8Array): Codec | null {
   return null;
 }
 
-type Decoder = (input: Uint8Array, label: string) => Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
+/** `cap` bounds what a decoder may allocate for its window: nothing past the output cap is ever kept. */
+type Decoder = (input: Uint8Array, label: string, cap: number) => Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
 
-const decoders: Partial<Record<Codec, Decoder>> = {
-  gzip: (input) => gunzipChunks(input),
+const decoders: Record<Codec, Decoder> = {
+  gzip: (input, label) => gunzipChunks(input, label),
+  bzip2: (input, label) => bunzip2(input, label),
+  lzma: (input, label, cap) => unlzma(input, label, cap),
+  xz: (input, label, cap) => unxz(input, label, cap),
+  lzo: (input, label) => unlzop(input, label),
   lz4: (input, label) => lz4Legacy(input, label),
+  zstd: (input, label, cap) => unzstd(input, label, cap),
 };
 
-/** Register an extra decoder (the heavier codecs live in their own modules and load on first use). */
-export function registerDecoder(codec: Codec, decoder: Decoder): void {
-  decoders[codec] = decoder;
-}
-
-export function openDecoder(codec: Codec, input: Uint8Array, label: string): ChunkSource | null {
-  const decoder = decoders[codec];
-  return decoder ? decoder(input, label) : null;
+export function openDecoder(codec: Codec, input: Uint8Array, label: string, cap = 256 << 20): ChunkSource {
+  return decoders[codec](input, label, cap);
 }
 
 /**

@@ -38,12 +38,20 @@ export function* lz4Legacy(input: Uint8Array, label: string): Generator<Uint8Arr
 
 /** Decode one LZ4 block into `out`; returns the byte count. Every read and write is bounds-checked. */
 export function lz4Block(src: Uint8Array, start: number, end: number, out: Uint8Array, label: string): number {
-  let ip = start;
-  let op = 0;
+  return lz4Resume(src, start, end, out, label, { ip: start, op: 0 }, Infinity);
+}
+
+/**
+ * Decode sequences from `at` until the block ends or at least `stopAt` bytes exist; `at` is updated so a
+ * later call resumes where this one stopped (sequences are never split). Returns the bytes written so far.
+ */
+export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint8Array, label: string, at: { ip: number; op: number }, stopAt: number): number {
+  let ip = at.ip;
+  let op = at.op;
   const fail = (what: string): never => {
     throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: ip });
   };
-  while (ip < end) {
+  while (ip < end && op < stopAt) {
     const token = src[ip++] as number;
     let lit = token >>> 4;
     if (lit === 15) {
@@ -56,9 +64,13 @@ export function lz4Block(src: Uint8Array, start: number, end: number, out: Uint8
     }
     if (ip + lit > end) fail('literals run past the block');
     if (op + lit > out.length) fail('output exceeds the 8 MiB block limit');
-    out.set(src.subarray(ip, ip + lit), op);
-    ip += lit;
-    op += lit;
+    // Short runs dominate; a byte loop beats creating a subarray for each of them.
+    if (lit < 32) for (const stop = ip + lit; ip < stop; ) out[op++] = src[ip++] as number;
+    else {
+      out.set(src.subarray(ip, ip + lit), op);
+      ip += lit;
+      op += lit;
+    }
     if (ip === end) break; // the last sequence has literals only
     if (ip + 2 > end) fail('match offset runs past the block');
     const offset = (src[ip] as number) | ((src[ip + 1] as number) << 8);
@@ -76,7 +88,7 @@ export function lz4Block(src: Uint8Array, start: number, end: number, out: Uint8
     len += 4;
     if (op + len > out.length) fail('output exceeds the 8 MiB block limit');
     let from = op - offset;
-    if (offset >= len) {
+    if (offset >= len && len >= 32) {
       out.copyWithin(op, from, from + len);
       op += len;
     } else {
@@ -84,5 +96,73 @@ export function lz4Block(src: Uint8Array, start: number, end: number, out: Uint8
       for (const stop = op + len; op < stop; ) out[op++] = out[from++] as number;
     }
   }
+  at.ip = ip;
+  at.op = op;
   return op;
 }
+
+/** A block's decompressed size from its sequence headers alone: no bytes are copied. */
+export function lz4BlockSize(src: Uint8Array, start: number, end: number, label: string): number {
+  let ip = start;
+  let size = 0;
+  const fail = (what: string): never => {
+    throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: ip });
+  };
+  while (ip < end) {
+    const token = src[ip++] as number;
+    let lit = token >>> 4;
+    if (lit === 15) {
+      let b: number;
+      do {
+        if (ip >= end) fail('literal length runs past the block');
+        b = src[ip++] as number;
+        lit += b;
+      } while (b === 255);
+    }
+    ip += lit;
+    size += lit;
+    if (ip > end) fail('literals run past the block');
+    if (ip === end) break;
+    ip += 2;
+    let len = token & 15;
+    if (len === 15) {
+      let b: number;
+      do {
+        if (ip >= end) fail('match length runs past the block');
+        b = src[ip++] as number;
+        len += b;
+      } while (b === 255);
+    }
+    size += len + 4;
+    if (size > BLOCK_MAX) fail('output exceeds the 8 MiB block limit');
+  }
+  return size;
+}
+
+/** The legacy frame's blocks: [start, end) of each compressed block, without decoding any. */
+export function lz4LegacyBlocks(input: Uint8Array, label: string): Array<{ start: number; end: number; cut: boolean }> {
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  if (input.length < 4 || view.getUint32(0, true) !== LEGACY_MAGIC) {
+    throw new KernelError('E_KERNEL_CORRUPT', `${label}: not an LZ4 legacy stream (bad magic)`);
+  }
+  const blocks: Array<{ start: number; end: number; cut: boolean }> = [];
+  let pos = 4;
+  while (pos + 4 <= input.length) {
+    const size = view.getUint32(pos, true);
+    if (size === LEGACY_MAGIC) {
+      pos += 4;
+      continue;
+    }
+    if (size > BOUND || (pos + 4 + size > input.length && pos + 4 === input.length)) break;
+    if (pos + 4 + size > input.length) {
+      // A cut-off last block: an error only if a range the ELF reader needs lies in it.
+      blocks.push({ start: pos + 4, end: input.length, cut: true });
+      break;
+    }
+    blocks.push({ start: pos + 4, end: pos + 4 + size, cut: false });
+    pos += 4 + size;
+  }
+  return blocks;
+}
+
+export const LZ4_BLOCK_MAX = BLOCK_MAX;

@@ -3,8 +3,8 @@ import { exec } from '@xenkit/fixtures';
 export const READNOTES = '/usr/lib/xen-4.17/bin/readnotes';
 
 /** Xen's own readnotes on an (unwrapped) ELF: its note lines, and its __xen_guest line apart. */
-export function readnotes(path: string): { lines: string[]; xenGuest: string | null; stdout: string } {
-  const r = exec(READNOTES, [path]);
+export function readnotes(path: string, allowFailure = false): { lines: string[]; xenGuest: string | null; stdout: string } {
+  const r = exec(READNOTES, [path], { allowFailure });
   const lines: string[] = [];
   let xenGuest: string | null = null;
   for (const line of r.stdout.split('\n')) {
