@@ -1,7 +1,7 @@
 /**
- * A minimal x86_64 ELF "kernel": one PT_LOAD holding a linux_banner, and (when `pv`) a PT_NOTE with
- * the Xen notes a pv_ops kernel carries (GUEST_OS linux, XEN_VERSION xen-3.0, LOADER generic).
- * Small enough to build per test; Xen's readnotes reads it like a real kernel.
+ * An x86_64 kernel built with the GNU toolchain (`@xenkit/fixtures` buildElfKernel): a linux_banner
+ * with `version`, and — when `pv` — the Xen notes a pv_ops kernel carries. Cached per variant, so
+ * trees can embed it cheaply; the build directory goes when the process exits.
  */
 export declare function miniKernel(version: string, pv: boolean): Uint8Array;
 //# sourceMappingURL=kernel.d.ts.map
