@@ -2,22 +2,17 @@ import { readFileSync } from 'node:fs';
 import { buildElfKernel, tempDir } from '@xenkit/fixtures';
 
 const built = new Map<string, Uint8Array>();
-let dir: string | undefined;
 
 /**
  * An x86_64 kernel built with the GNU toolchain (`@xenkit/fixtures` buildElfKernel): a linux_banner
  * with `version`, and — when `pv` — the Xen notes a pv_ops kernel carries. Cached per variant, so
- * trees can embed it cheaply; the build directory goes when the process exits.
+ * trees can embed it cheaply.
  */
 export function miniKernel(version: string, pv: boolean): Uint8Array {
   const key = `${version}:${pv}`;
   const hit = built.get(key);
   if (hit) return hit;
-  if (!dir) {
-    const t = tempDir('xenkit-kernels-');
-    dir = t.path;
-    process.once('exit', t.cleanup);
-  }
+  const dir = tempDir('xenkit-kernel-');
   const base = 0xffffffff80000000n;
   const notes = pv
     ? [
@@ -30,8 +25,12 @@ export function miniKernel(version: string, pv: boolean): Uint8Array {
         { type: 8, str: 'generic' }, // LOADER
       ]
     : [];
-  const path = buildElfKernel(dir, `k${built.size}`, { bits: 64, notes, banner: `Linux version ${version} (builder@example) (gcc 4.4) #1 SMP` });
-  const bytes = new Uint8Array(readFileSync(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(buildElfKernel(dir.path, 'vmlinux', { bits: 64, notes, banner: `Linux version ${version} (builder@example) (gcc 4.4) #1 SMP` })));
+  } finally {
+    dir.cleanup();
+  }
   built.set(key, bytes);
   return bytes;
 }
