@@ -5,6 +5,7 @@ import type { SourceInfo } from './check.js';
 import { ImageCheckInputError } from './errors.js';
 import { findGuests } from './os/guest.js';
 import { detectArch, detectHostname } from './os/root.js';
+import { xmlEscape as esc } from './xml.js';
 
 /** One operating system as virt-inspector describes it ("unknown" fields left out). */
 export interface InspectedOs {
@@ -72,9 +73,6 @@ export async function inspectImage(input: CheckInput, options: { logger?: Logger
   }
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** The report in virt-inspector's XML schema (guestfs-tools inspector/virt-inspector.rng). */
 export function inspectXml(report: InspectReport): string {

@@ -1,8 +1,6 @@
 import type { CheckReport } from './check.js';
+import { xmlEscape as esc } from './xml.js';
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** The report as JUnit XML: one testcase per check; fail → <failure>, error → <error>, skip → <skipped>, warn passes with system-out. */
 export function checkJunit(report: CheckReport): string {

@@ -1,25 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildImage, buildTree, tempDir } from '@xenkit/fixtures';
+import { buildImage, tempDir } from '@xenkit/fixtures';
 import { runCaptured } from '../test-helpers/capture.js';
+import { debianTree } from '../test-helpers/debian-tree.js';
 
 const tmp = tempDir('xenkit-cli-check-');
 afterAll(() => tmp.cleanup());
 
-// A small Debian root: sshd enabled, ufw on, no cloud-init, no boot loader.
-const tree = buildTree(`${tmp.path}/root`, {
-  '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
-  '/etc/debian_version': '12.4\n',
-  '/etc/hostname': 'web1\n',
-  '/etc/fstab': 'LABEL=root / ext4 defaults 0 1\n',
-  '/bin': { symlink: 'usr/bin' },
-  '/usr/bin/ls': '',
-  '/usr/sbin/sshd': '',
-  '/lib/systemd/system/ssh.service': '[Unit]\n',
-  '/etc/systemd/system/multi-user.target.wants/ssh.service': { symlink: '/lib/systemd/system/ssh.service' },
-  '/etc/ufw/ufw.conf': 'ENABLED=yes\n',
-  '/var/lib/dpkg/status': 'Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2\nArchitecture: amd64\nDescription: secure shell server\n',
-});
+const tree = debianTree(`${tmp.path}/root`);
 
 describe('xenkit check', () => {
   it('prints one row per check, exits 1 when a check fails', async () => {

@@ -1,19 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildImage, buildTree, tempDir } from '@xenkit/fixtures';
+import { buildImage, tempDir } from '@xenkit/fixtures';
 import { runCaptured } from '../test-helpers/capture.js';
+import { debianTree } from '../test-helpers/debian-tree.js';
 
 const tmp = tempDir('xenkit-cli-inspect-');
 afterAll(() => tmp.cleanup());
 
-const tree = buildTree(`${tmp.path}/root`, {
-  '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
-  '/etc/debian_version': '12.4\n',
-  '/etc/hostname': 'web1\n',
-  '/etc/fstab': 'LABEL=root / ext4 defaults 0 1\n',
-  '/bin': { symlink: 'usr/bin' },
-  '/usr/bin/ls': '',
-  '/var/lib/dpkg/status': 'Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2\nArchitecture: amd64\nDescription: secure shell server\n',
-});
+const tree = debianTree(`${tmp.path}/root`);
 
 describe('xenkit inspect', () => {
   it('prints the inventory and virt-inspector XML', async () => {
