@@ -9,7 +9,7 @@ export type CheckInput = { image: string; root?: undefined } | { root: string; i
 
 export async function openTarget(input: CheckInput, options: Pick<CheckOptions, 'logger'> = {}): Promise<Target> {
   if (input.image !== undefined && input.root !== undefined) {
-    throw new ImageCheckUsageError('E_NO_IMAGE_SUPPORT', 'give either an IMAGE or --root DIR, not both');
+    throw new ImageCheckUsageError('E_TARGET_AMBIGUOUS', 'give either an IMAGE or --root DIR, not both');
   }
   if (input.root !== undefined) return openTreeTarget(input.root);
   return openImageTarget(input.image, options.logger ?? silentLogger);
