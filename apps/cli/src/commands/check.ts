@@ -38,7 +38,8 @@ export function renderCheck(r: CheckReport, st: Style): string {
   if (props.length > 0) lines.push('', `Glance properties: ${props.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (r.otherOperatingSystems.length > 0) lines.push(`Also on this disk (not checked; use --os): ${r.otherOperatingSystems.map((o) => `${o.root} ${o.productName ?? o.distro ?? ''}`.trim()).join(', ')}`);
   const n = (s: CheckStatus) => r.checks.filter((c) => c.status === s).length;
-  const tally = [`${n('pass')} passed`, `${n('fail')} failed`, `${n('warn')} warnings`, ...(n('error') ? [`${n('error')} errors`] : []), ...(n('skip') ? [`${n('skip')} skipped`] : [])].join(', ');
+  const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
+  const tally = [`${n('pass')} passed`, `${n('fail')} failed`, plural(n('warn'), 'warning'), ...(n('error') ? [plural(n('error'), 'error')] : []), ...(n('skip') ? [`${n('skip')} skipped`] : [])].join(', ');
   lines.push('', `${r.verdict === 'pass' ? st.green('PASS') : st.red('FAIL')}: ${tally}`);
   return lines.join('\n');
 }
