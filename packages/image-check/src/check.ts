@@ -23,6 +23,7 @@ export interface OsSummary {
   root: string;
   distro?: string;
   productName?: string;
+  prettyName?: string;
   majorVersion: number;
   minorVersion: number;
   packageFormat?: string;
@@ -79,6 +80,7 @@ export function summarizeOs(g: Guest): OsSummary {
     root: g.root.device,
     ...(d.distro ? { distro: d.distro } : {}),
     ...(d.productName ? { productName: d.productName } : {}),
+    ...(d.prettyName ? { prettyName: d.prettyName } : {}),
     majorVersion: d.majorVersion,
     minorVersion: d.minorVersion,
     ...(d.packageFormat ? { packageFormat: d.packageFormat } : {}),

@@ -14,11 +14,14 @@ export interface InspectedOs {
   arch?: string;
   distro?: string;
   productName?: string;
+  /** os-release PRETTY_NAME (not in virt-inspector's schema; JSON only). */
+  prettyName?: string;
   majorVersion: number;
   minorVersion: number;
   packageFormat?: string;
   packageManagement?: string;
   hostname?: string;
+  osinfo?: string;
   mountpoints: { device: string; mountpoint: string }[];
   filesystems: { device: string; type?: string; label?: string; uuid?: string }[];
   /** Installed packages; null when the database is not one xenkit reads (rpm). */
@@ -54,17 +57,19 @@ export async function inspectImage(input: CheckInput, options: { logger?: Logger
         ...(arch ? { arch } : {}),
         ...(d.distro ? { distro: d.distro } : {}),
         ...(d.productName ? { productName: d.productName } : {}),
+        ...(d.prettyName ? { prettyName: d.prettyName } : {}),
         majorVersion: d.majorVersion,
         minorVersion: d.minorVersion,
         ...(d.packageFormat ? { packageFormat: d.packageFormat } : {}),
         ...(d.packageManagement ? { packageManagement: d.packageManagement } : {}),
         ...(hostname ? { hostname } : {}),
+        ...(d.osinfo ? { osinfo: d.osinfo } : {}),
         mountpoints: [...g.mounts].sort((a, b) => a.mountpoint.length - b.mountpoint.length).map((m) => ({ device: m.device, mountpoint: m.mountpoint })),
         filesystems: devices.map((dev) => {
           const v = byDevice.get(dev);
           return { device: dev, ...(v?.fsType ? { type: v.fsType } : {}), ...(v?.label ? { label: v.label } : {}), ...(v?.uuid ? { uuid: v.uuid } : {}) };
         }),
-        applications: await listApplications(g.fs, d.packageFormat),
+        applications: sortByName(await listApplications(g.fs, d.packageFormat)),
       });
     }
     return { source: target.bytesRead ? { ...target.source, bytesRead: target.bytesRead() } : target.source, operatingSystems: oses };
@@ -73,6 +78,11 @@ export async function inspectImage(input: CheckInput, options: { logger?: Logger
   }
 }
 
+
+/** virt-inspector lists applications sorted by name. */
+function sortByName(apps: Application[] | null): Application[] | null {
+  return apps ? [...apps].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : null;
+}
 
 /** The report in virt-inspector's XML schema (guestfs-tools inspector/virt-inspector.rng). */
 export function inspectXml(report: InspectReport): string {
@@ -93,6 +103,7 @@ export function inspectXml(report: InspectReport): string {
     el(i, 'package_format', os.packageFormat);
     el(i, 'package_management', os.packageManagement);
     el(i, 'hostname', os.hostname);
+    el(i, 'osinfo', os.osinfo);
     out.push(`${i}<mountpoints>`);
     for (const m of os.mountpoints) out.push(`${i}  <mountpoint dev="${esc(m.device)}">${esc(m.mountpoint)}</mountpoint>`);
     out.push(`${i}</mountpoints>`);

@@ -24,7 +24,7 @@ const MARK: Record<CheckStatus, (st: Style) => string> = {
 };
 
 export function renderCheck(r: CheckReport, st: Style): string {
-  const os = r.os ? `${r.os.productName ?? r.os.distro ?? 'Linux'} on ${r.os.root}` : 'no readable root filesystem';
+  const os = r.os ? `${r.os.prettyName ?? r.os.productName ?? r.os.distro ?? 'Linux'} on ${r.os.root}` : 'no readable root filesystem';
   const lines = [st.bold(`xenkit check ${r.source.path}${r.source.format ? ` (${r.source.format})` : ''}: ${os}`), ''];
   const width = Math.max(...r.checks.map((c) => c.id.length));
   for (const c of r.checks) {
@@ -36,7 +36,7 @@ export function renderCheck(r: CheckReport, st: Style): string {
   }
   const props = Object.entries(r.properties);
   if (props.length > 0) lines.push('', `Glance properties: ${props.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  if (r.otherOperatingSystems.length > 0) lines.push(`Also on this disk (not checked; use --os): ${r.otherOperatingSystems.map((o) => `${o.root} ${o.productName ?? o.distro ?? ''}`.trim()).join(', ')}`);
+  if (r.otherOperatingSystems.length > 0) lines.push(`Also on this disk (not checked; use --os): ${r.otherOperatingSystems.map((o) => `${o.root} ${o.prettyName ?? o.productName ?? o.distro ?? ''}`.trim()).join(', ')}`);
   const n = (s: CheckStatus) => r.checks.filter((c) => c.status === s).length;
   const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
   const tally = [`${n('pass')} passed`, `${n('fail')} failed`, plural(n('warn'), 'warning'), ...(n('error') ? [plural(n('error'), 'error')] : []), ...(n('skip') ? [`${n('skip')} skipped`] : [])].join(', ');

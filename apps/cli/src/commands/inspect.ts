@@ -7,7 +7,7 @@ import type { CommandModule } from '../program.js';
 export function renderInspect(r: InspectReport, st: Style): string {
   const lines: string[] = [];
   for (const os of r.operatingSystems) {
-    lines.push(st.bold(`${os.root}: ${os.productName ?? os.distro ?? 'Linux'}`));
+    lines.push(st.bold(`${os.root}: ${os.prettyName ?? os.productName ?? os.distro ?? 'Linux'}`));
     const row = (k: string, v: string | number | undefined) => v !== undefined && lines.push(`  ${k.padEnd(18)} ${v}`);
     row('name', os.name);
     row('arch', os.arch);

@@ -36,7 +36,7 @@ describe('the good Debian tree', () => {
       'pv-kernel': 'pass',
     });
     expect(report.verdict).toBe('pass');
-    expect(report.os).toMatchObject({ distro: 'debian', majorVersion: 12, minorVersion: 5, productName: 'Debian GNU/Linux 12 (bookworm)' });
+    expect(report.os).toMatchObject({ distro: 'debian', majorVersion: 12, minorVersion: 5, productName: '12.5', prettyName: 'Debian GNU/Linux 12 (bookworm)' });
     expect(report.properties).toEqual({ cloud_init_installed: 'true', os_type: 'linux', vm_mode: 'xen' });
   });
 });

@@ -27,9 +27,9 @@ describe('libguestfs root rule', () => {
 
 describe('distro detection (libguestfs order)', () => {
   const cases: [string, Record<string, string>, Record<string, unknown>][] = [
-    ['Ubuntu os-release', { '/etc/os-release': 'NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nPRETTY_NAME="Ubuntu 22.04.4 LTS"\n' }, { distro: 'ubuntu', majorVersion: 22, minorVersion: 4, productName: 'Ubuntu 22.04.4 LTS', packageFormat: 'deb', packageManagement: 'apt' }],
-    ['Debian: os-release lacks a minor, debian_version supplies it', { '/etc/os-release': 'ID=debian\nVERSION_ID="11"\nPRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\n', '/etc/debian_version': '11.9\n' }, { distro: 'debian', majorVersion: 11, minorVersion: 9, productName: 'Debian GNU/Linux 11 (bullseye)' }],
-    ['CentOS 6 redhat-release only', { '/etc/redhat-release': 'CentOS release 6.10 (Final)\n', '/usr/bin/yum': '' }, { distro: 'centos', majorVersion: 6, minorVersion: 10, packageFormat: 'rpm', packageManagement: 'yum' }],
+    ['Ubuntu os-release', { '/etc/os-release': 'NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nPRETTY_NAME="Ubuntu 22.04.4 LTS"\n' }, { distro: 'ubuntu', majorVersion: 22, minorVersion: 4, productName: 'Ubuntu 22.04.4 LTS', osinfo: 'ubuntu22.04', packageFormat: 'deb', packageManagement: 'apt' }],
+    ['Debian: os-release lacks a minor, debian_version supplies it', { '/etc/os-release': 'ID=debian\nVERSION_ID="11"\nPRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\n', '/etc/debian_version': '11.9\n' }, { distro: 'debian', majorVersion: 11, minorVersion: 9, productName: '11.9', prettyName: 'Debian GNU/Linux 11 (bullseye)', osinfo: 'debian11' }],
+    ['CentOS 6 redhat-release only', { '/etc/redhat-release': 'CentOS release 6.10 (Final)\n', '/usr/bin/yum': '' }, { distro: 'centos', majorVersion: 6, minorVersion: 10, productName: 'CentOS release 6.10 (Final)', osinfo: 'centos6.10', packageFormat: 'rpm', packageManagement: 'yum' }],
     ['RHEL 5 Update', { '/etc/redhat-release': 'Red Hat Enterprise Linux Server release 5 (Tikanga) Update 11\n' }, { distro: 'rhel', majorVersion: 5, minorVersion: 11 }],
     ['Fedora os-release with dnf', { '/etc/os-release': 'ID=fedora\nVERSION_ID=39\nPRETTY_NAME="Fedora Linux 39 (Cloud Edition)"\n', '/usr/bin/dnf': '' }, { distro: 'fedora', majorVersion: 39, minorVersion: 0, packageManagement: 'dnf' }],
     ['Alpine', { '/etc/os-release': 'ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux v3.19"\n' }, { distro: 'alpinelinux', majorVersion: 3, minorVersion: 19, packageFormat: 'apk' }],

@@ -4,7 +4,12 @@ import { isFile, parseShellVars, readText } from '../text.js';
 /** What libguestfs's `linux_root_tests` learn about a Linux root; "unknown" fields are left out. */
 export interface DistroInfo {
   distro?: string;
+  /** virt-inspector's product_name: from the file that decided (Debian's is /etc/debian_version's text). */
   productName?: string;
+  /** os-release PRETTY_NAME, for people. */
+  prettyName?: string;
+  /** libosinfo short id as virt-inspector derives it ("debian12", "ubuntu22.04"), when known. */
+  osinfo?: string;
   majorVersion: number;
   minorVersion: number;
   /** The file the answer came from. */
@@ -110,10 +115,9 @@ async function fromReleaseFiles(fs: ReadOnlyFileSystem): Promise<DistroInfo | nu
     for (const { re, distro } of rules) {
       const m = re.exec(text);
       if (!m) continue;
-      const product = distro === 'debian' ? undefined : first || undefined;
       return {
         distro,
-        productName: product,
+        ...(first ? { productName: first } : {}),
         majorVersion: m[1] ? Number(m[1]) : 0,
         minorVersion: m[2] ? Number(m[2]) : 0,
         source: path,
@@ -131,13 +135,35 @@ async function fromReleaseFiles(fs: ReadOnlyFileSystem): Promise<DistroInfo | nu
 export async function detectDistro(fs: ReadOnlyFileSystem): Promise<DistroInfo> {
   const info = (await fromOsRelease(fs)) ?? (await fromLsbRelease(fs)) ?? (await fromReleaseFiles(fs));
   const base: DistroInfo = info ?? { majorVersion: 0, minorVersion: 0 };
-  if (!base.productName) {
-    const osr = await readText(fs, '/etc/os-release');
-    const pretty = osr ? parseShellVars(osr).get('PRETTY_NAME') : undefined;
-    if (pretty) base.productName = pretty;
-  }
+  const osr = await readText(fs, '/etc/os-release');
+  const pretty = osr ? parseShellVars(osr).get('PRETTY_NAME') : undefined;
+  if (pretty) base.prettyName = pretty;
+  const osinfo = osinfoId(base);
+  if (osinfo) base.osinfo = osinfo;
   Object.assign(base, await packaging(fs, base.distro));
   return base;
+}
+
+/** libguestfs's libosinfo id rule (daemon/inspect_osinfo.ml) for the distros it is sure of. */
+function osinfoId(d: DistroInfo): string | undefined {
+  const { majorVersion: ma, minorVersion: mi } = d;
+  switch (d.distro) {
+    case 'debian':
+      return ma >= 4 ? `debian${ma}` : undefined;
+    case 'ubuntu':
+      return `ubuntu${ma}.${String(mi).padStart(2, '0')}`;
+    case 'fedora':
+    case 'mageia':
+      return `${d.distro}${ma}`;
+    case 'centos':
+      return ma < 7 ? `centos${ma}.${mi}` : ma === 7 ? 'centos7.0' : `centos${ma}`;
+    case 'rhel':
+      return `rhel${ma}.${mi}`;
+    case 'alpinelinux':
+      return `alpinelinux${ma}.${mi}`;
+    default:
+      return undefined;
+  }
 }
 
 async function packaging(fs: ReadOnlyFileSystem, distro: string | undefined): Promise<Partial<DistroInfo>> {

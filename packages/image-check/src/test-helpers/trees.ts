@@ -46,9 +46,9 @@ export function goodDebian(): TreeSpec {
   const dpkg = ['cloud-init 22.4.2-1', 'cloud-guest-utils 0.33-1', 'openssh-server 1:9.2p1-2', 'linux-image-6.1.0-18-amd64 6.1.76-1']
     .map((p) => {
       const [name, version] = p.split(' ');
-      return `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${version}\nDescription: ${name} package\n summary line\n`;
+      return `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${version}\nDescription: ${name} package\n summary line\n\n`;
     })
-    .join('\n');
+    .join('');
   return {
     files: {
       '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
