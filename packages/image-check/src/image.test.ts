@@ -94,6 +94,26 @@ describe('check IMAGE', () => {
     expect(byId['auto-disk-config']?.summary).toBe(`nova would log: "${nova}"`);
     expect(byId['auto-disk-config']?.evidence.join('\n')).toContain('LVM');
     expect(byId['resize-on-boot']?.status).toBe('fail');
+
+    // The guide's LVM recipe in rc.local makes it pass.
+    const rc = '#!/bin/sh\nparted /dev/xvda --script "mkpart primary 1GiB 100%"\npvcreate /dev/xvda2\nvgextend vg0 /dev/xvda2\nlvextend /dev/mapper/vg0-root /dev/xvda2\nresize2fs /dev/mapper/vg0-root\n';
+    const tree2 = writeTree(`${tmp.path}/lvm-tree2`, withChanges(goodDebian(), { '/etc/fstab': '/dev/mapper/vg0-root / ext4 defaults 0 1\n', '/etc/rc.local': rc }));
+    const img2 = buildImage({ dir: `${tmp.path}/lvm2`, name: 'lvm', table: 'mbr', partitions: [{ sizeMiB: 64, fs: 'lvm' }], lvm: { vg: 'vg0', lvs: [{ name: 'root', sizeMiB: 48, fs: 'ext4', tree: tree2 }] } });
+    const r2 = await checkImage({ image: img2.path }, { only: ['resize-on-boot'] });
+    expect(r2.checks[0]?.status).toBe('pass');
+    expect(r2.checks[0]?.summary).toContain('/etc/rc.local');
+  });
+
+  it('checks the OS the boot loader boots when a disk holds two, and another with --os', async () => {
+    const other = writeTree(`${tmp.path}/other-tree`, { files: { '/etc/os-release': 'ID=fedora\nVERSION_ID=39\nPRETTY_NAME="Fedora Linux 39"\n', '/etc/hosts': '', '/bin/.keep': '' }, links: {} });
+    const img = buildImage({ dir: `${tmp.path}/two-os`, name: 'two', table: 'gpt', partitions: [{ sizeMiB: 16, fs: 'ext4', tree: other }, { sizeMiB: 48, fs: 'ext4', tree: good }] });
+    const r = await checkImage({ image: img.path }, { skip: ['auto-disk-config'] });
+    expect(r.os?.root).toBe('/dev/sda2');
+    expect(r.otherOperatingSystems.map((o) => [o.root, o.distro])).toEqual([['/dev/sda1', 'fedora']]);
+    const f = await checkImage({ image: img.path }, { osRoot: '/dev/sda1', only: ['console-log'] });
+    expect(f.os?.distro).toBe('fedora');
+    expect(f.checks[0]?.status).toBe('fail');
+    await expect(checkImage({ image: img.path }, { osRoot: '/dev/sda9' })).rejects.toThrow(/E_OS_NOT_FOUND|no operating system with root/);
   });
 
   it('judges an xfs root by the disk alone: nova cannot resize xfs', async () => {
