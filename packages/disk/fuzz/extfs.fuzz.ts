@@ -5,10 +5,10 @@
 // FUZZ_SECONDS; the test suite runs a short seeded round through `fuzzExt`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { isXenkitError } from '@xenkit/core';
 import { buildTree, exec, makeFs, tempDir } from '@xenkit/fixtures';
 import { BufferSource, openExtFileSystem, type ReadOnlyFileSystem } from '../src/index.js';
+import { fuzzLoop, mutate, runIfMain, xorshift, type LoopOptions, type LoopResult } from './harness.js';
 
 const MiB = 1024 * 1024;
 const MUTATE_WITHIN = 512 * 1024;
@@ -53,55 +53,23 @@ async function walk(fs: ReadOnlyFileSystem, dir: string, budget: { left: number 
   }
 }
 
-export async function fuzzExt(options: { seed: number; iterations?: number; seconds?: number; corpus?: Uint8Array[] }): Promise<{ iterations: number; opened: number; codes: Record<string, number> }> {
+export async function fuzzExt(options: LoopOptions & { corpus?: Uint8Array[] }): Promise<LoopResult> {
   const corpus = options.corpus ?? buildExtCorpus();
-  let x = options.seed >>> 0 || 1;
-  const rand = (): number => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-  const deadline = options.seconds ? Date.now() + options.seconds * 1000 : Number.POSITIVE_INFINITY;
-  const max = options.iterations ?? Number.POSITIVE_INFINITY;
-  const result = { iterations: 0, opened: 0, codes: {} as Record<string, number> };
-  while (result.iterations < max && Date.now() < deadline) {
+  const rand = xorshift(options.seed);
+  return fuzzLoop('ext fuzz', options, async (iteration) => {
     const img = corpus[Math.floor(rand() * corpus.length)] as Uint8Array;
-    const saved: [number, number][] = [];
-    for (let i = 0, n = 1 + Math.floor(rand() * 16); i < n; i++) {
-      const at = Math.floor(rand() * MUTATE_WITHIN);
-      saved.push([at, img[at] as number]);
-      img[at] = Math.floor(rand() * 256);
-    }
+    const undo = mutate(img, 1 + Math.floor(rand() * 16), () => Math.floor(rand() * MUTATE_WITHIN), () => Math.floor(rand() * 256));
     try {
-      const fs = await openExtFileSystem(new BufferSource(img, `fuzz#${result.iterations}`));
-      result.opened++;
+      const fs = await openExtFileSystem(new BufferSource(img, `fuzz#${iteration}`));
       try {
         await walk(fs, '/', { left: MAX_ENTRIES });
       } finally {
         await fs.close();
       }
-    } catch (e) {
-      if (!isXenkitError(e)) {
-        throw new Error(`ext reader threw a non-coded error on iteration ${result.iterations} (seed ${options.seed}): ${String((e as Error).stack ?? e)}`);
-      }
-      result.codes[e.code] = (result.codes[e.code] ?? 0) + 1;
     } finally {
-      for (let i = saved.length - 1; i >= 0; i--) {
-        const [at, v] = saved[i] as [number, number];
-        img[at] = v;
-      }
+      undo();
     }
-    result.iterations++;
-  }
-  return result;
+  });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const seconds = Number(process.env.FUZZ_SECONDS ?? '60');
-  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 0x7fffffff);
-  console.log(`ext fuzz: seed ${seed}, ${seconds} s`);
-  console.log(JSON.stringify(await fuzzExt({ seed, seconds }), null, 2));
-}
+await runIfMain(import.meta.url, 'ext fuzz', fuzzExt);

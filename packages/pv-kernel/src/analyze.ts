@@ -47,8 +47,22 @@ const DEFAULT_MAX_OUTPUT = 256 << 20;
 // No kernel file is near this size; refusing it early keeps a wrong path from being read into memory.
 const MAX_INPUT = 1 << 30;
 
-async function load(input: Uint8Array | string, label: string): Promise<Uint8Array> {
-  if (typeof input !== 'string') return input;
+/** A kernel: bytes, a host path, or a stream of bytes (a Node Readable, a file inside an image...). */
+export type KernelInput = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+async function load(input: KernelInput, label: string): Promise<Uint8Array> {
+  if (input instanceof Uint8Array) return input;
+  if (typeof input !== 'string') {
+    // Streams are gathered (bounded): the bzImage header and the gzip/ELF checks need random access.
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of input) {
+      total += chunk.length;
+      if (total > MAX_INPUT) throw new KernelError('E_KERNEL_TOO_LARGE', `${label} is more than ${MAX_INPUT} bytes, larger than any kernel`);
+      parts.push(chunk);
+    }
+    return Buffer.concat(parts, total);
+  }
   try {
     const st = await stat(input);
     if (st.isDirectory()) {
@@ -67,7 +81,7 @@ async function load(input: Uint8Array | string, label: string): Promise<Uint8Arr
  * Unwrap a kernel (bzImage → payload codec, or whole-file gzip, or plain ELF) just far enough to read its
  * Xen notes, then decide as Xen's PV domain builder would.
  */
-export async function analyzeKernel(input: Uint8Array | string, options: AnalyzeOptions = {}): Promise<KernelAnalysis> {
+export async function analyzeKernel(input: KernelInput, options: AnalyzeOptions = {}): Promise<KernelAnalysis> {
   const label = options.name ?? (typeof input === 'string' ? input : 'kernel');
   const log = (options.logger ?? silentLogger).child({ kernel: label });
   const cap = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '@xenkit/fixtures';
 import { analyzeKernel } from './index.js';
@@ -36,6 +36,9 @@ describe('Debian cloud kernel (real bzImage from apt-get download)', () => {
       expect(a.notes.map((n) => n.display).filter((d) => d !== null)).toEqual(peer.lines);
       expect(a.xenGuestRaw).toBe(peer.xenGuest);
     }
+    // The same kernel handed over as a stream (as a file read out of a disk image would be).
+    const fromStream = await analyzeKernel(createReadStream(k.vmlinuz), { name: 'stream' });
+    expect(fromStream.notes).toEqual(fromBz.notes);
     const pvh = fromElf.notes.find((n) => n.name === 'PHYS32_ENTRY');
     expect(fromElf.verdict.pvh).toBe(pvh !== undefined);
   });

@@ -1,4 +1,4 @@
-export { analyzeKernel, bannerVersion, type AnalyzeOptions, type KernelAnalysis } from './analyze.js';
+export { analyzeKernel, bannerVersion, type AnalyzeOptions, type KernelAnalysis, type KernelInput } from './analyze.js';
 export { KernelError, type KernelErrorCode } from './errors.js';
 export { XEN_NOTES, type XenNote, type NoteKind } from './notes.js';
 export type { XenVerdict } from './xen.js';

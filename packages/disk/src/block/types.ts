@@ -29,3 +29,8 @@ export interface Extent {
   /** 'data': allocated here or in a backing layer; 'zero': reads as zeros. */
   kind: 'data' | 'zero';
 }
+
+/** The image path of a source that has one (every source in this package), for messages. */
+export function sourcePath(source: BlockSource): string {
+  return (source as { path?: string }).path ?? `<${source.format} disk>`;
+}

@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
 import { silentLogger, type Logger } from '@xenkit/core';
 import type { BlockSource } from '../block/types.js';
-import { SliceSource } from '../layout/view.js';
 import type { Volume } from '../layout/probe-disk.js';
-import { sourcePath } from '../layout/table.js';
+import { extGeometryProblem } from '../probe/ext.js';
 import { FsError, type FsErrorCode } from './errors.js';
 import type { ResolveOps } from './resolve.js';
 import { ResolvingFileSystem } from './resolving.js';
 import type { FileStat, FileType, ReadOnlyFileSystem } from './types.js';
+import { volumeView, type OpenFsOptions } from './volume-view.js';
 
 // ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
 interface Ext2Stats {
@@ -35,7 +35,49 @@ interface Ext2Module {
   mount(disk: unknown, offset?: number): Promise<Ext2Fs>;
   umount(fs: Ext2Fs): Promise<void>;
 }
-const ext2fs = createRequire(import.meta.url)('ext2fs') as Ext2Module;
+const require = createRequire(import.meta.url);
+let ext2fsModule: Ext2Module | undefined;
+
+/**
+ * The libext2fs module. A WASM abort (out of its fixed heap, an assertion) leaves the instance
+ * unusable for good, so after one the module is loaded afresh — a new instance, a new heap — for the
+ * next filesystem; the aborted one only ever fails with a coded error.
+ */
+function ext2fs(): Ext2Module {
+  ext2fsModule ??= loadWithoutGlobalHandlers();
+  return ext2fsModule;
+}
+
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+// The Emscripten glue inside ext2fs installs process-wide handlers that rethrow every uncaught error
+// and unhandled rejection — in any part of the host program — and print the whole minified module
+// with them. A library must not change how its host process handles errors, so remove what it added.
+function loadWithoutGlobalHandlers(): Ext2Module {
+  const emitter = process as NodeJS.EventEmitter;
+  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  const module = require('ext2fs') as Ext2Module;
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return module;
+}
+
+function isAbort(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'RuntimeError' || /abort/i.test(String((e as Error | undefined)?.message ?? ''));
+}
+
+const abortedModules = new WeakSet<Ext2Module>();
+
+function discardAbortedModule(module: Ext2Module): void {
+  abortedModules.add(module);
+  if (ext2fsModule !== module) return;
+  const dir = require.resolve('ext2fs').replace(/index\.js$/, '');
+  for (const key of Object.keys(require.cache)) if (key.startsWith(dir)) delete require.cache[key];
+  ext2fsModule = undefined;
+}
 
 /**
  * The disk object libext2fs is given. libext2fs opens filesystems read-write, so this object is what
@@ -62,9 +104,7 @@ class ReadOnlyDisk {
   async flush(): Promise<void> {}
 }
 
-export interface OpenExtOptions {
-  /** Shown in errors and evidence; default "ext on <image> (<volume>)". */
-  description?: string;
+export interface OpenExtOptions extends OpenFsOptions {
   logger?: Logger;
 }
 
@@ -74,30 +114,32 @@ export interface OpenExtOptions {
  * components are real directories, so symlinks in the image cannot lead outside its root.
  */
 export async function openExtFileSystem(source: BlockSource, volume?: Volume, options: OpenExtOptions = {}): Promise<ReadOnlyFileSystem> {
-  const path = sourcePath(source);
-  const view = volume ? new SliceSource(source, volume.segments, `${path}:${volume.id}`) : source;
-  const description = options.description ?? `ext on ${path}${volume ? ` (${volume.id})` : ''}`;
-  if (volume && volume.segments.length === 0) {
-    throw new FsError('E_FS_CORRUPT', `${description}: volume ${volume.id} has no readable byte ranges`, { path: '/', fs: description });
+  const { view, description } = volumeView(source, volume, 'ext', options.description);
+  const sb = view.size >= 2048 ? await view.read(1024, 1024) : new Uint8Array(0);
+  const problem = sb.length > 0 ? extGeometryProblem(sb, view.size) : `volume of ${view.size} bytes is too small for ext`;
+  if (problem) {
+    throw new FsError('E_FS_CORRUPT', `${description}: not a usable ext filesystem: ${problem}`, { path: '/', fs: description });
   }
   const disk = new ReadOnlyDisk(view);
+  const module = ext2fs();
   let fs: Ext2Fs;
   try {
-    fs = await ext2fs.mount(disk, 0);
+    fs = await module.mount(disk, 0);
   } catch (e) {
+    if (isAbort(e)) discardAbortedModule(module);
     throw new FsError('E_FS_CORRUPT', `${description}: libext2fs cannot open the filesystem (${(e as Error).message}); is it ext2/3/4?`, {
       path: '/',
       fs: description,
     });
   }
-  return new ExtFileSystem(fs, disk, description, options.logger ?? silentLogger);
+  return new ExtFileSystem(module, fs, disk, description, options.logger ?? silentLogger);
 }
 
 // Linux open(2) flag values, which libext2fs's glue interprets.
 const O_RDONLY = 0;
 const O_NOFOLLOW = 0o400000;
 const O_NOATIME = 0o1000000;
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 256 * 1024;
 
 const TYPES: Record<number, FileType> = {
   0o100000: 'file',
@@ -114,6 +156,7 @@ class ExtFileSystem extends ResolvingFileSystem {
   private closed = false;
 
   constructor(
+    private readonly module: Ext2Module,
     private readonly fs: Ext2Fs,
     private readonly disk: ReadOnlyDisk,
     readonly description: string,
@@ -123,11 +166,11 @@ class ExtFileSystem extends ResolvingFileSystem {
     this.ops = {
       lstatCanonical: async (p) => {
         try {
-          return toStat(await this.fs.promises.lstat(p));
+          return toStat(await this.call(p, () => this.fs.promises.lstat(p)));
         } catch (e) {
-          const code = (e as { code?: string }).code;
-          if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-          throw this.wrap(e, p);
+          const errno = e instanceof FsError ? e.details.errno : undefined;
+          if (errno === 'ENOENT' || errno === 'ENOTDIR') return null;
+          throw e;
         }
       },
       readlinkCanonical: (p) => this.call(p, () => this.fs.promises.readlink(p)),
@@ -144,9 +187,13 @@ class ExtFileSystem extends ResolvingFileSystem {
 
   private async call<T>(path: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new FsError('E_FS_CORRUPT', `${this.description}: filesystem is closed`, { path, fs: this.description });
+    if (abortedModules.has(this.module)) {
+      throw new FsError('E_FS_CORRUPT', `${this.description}: the ext reader (libext2fs) aborted; reopen the filesystem`, { path, fs: this.description });
+    }
     try {
       return await fn();
     } catch (e) {
+      if (isAbort(e)) discardAbortedModule(this.module);
       throw this.wrap(e, path);
     }
   }
@@ -185,8 +232,9 @@ class ExtFileSystem extends ResolvingFileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (abortedModules.has(this.module)) return;
     try {
-      await ext2fs.umount(this.fs);
+      await this.module.umount(this.fs);
     } catch (e) {
       // Unmount may try to write back state; the disk refused it, which is the point.
       this.logger.debug({ err: (e as Error).message, fs: this.description }, 'ext unmount reported an error (writes are refused)');

@@ -37,7 +37,7 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
       table: 'gpt',
       partitions: [
         { sizeMiB: 300, fs: 'xfs', label: 'data', name: 'data' },
-        { sizeMiB: 8, fs: 'ext4', name: 'boot', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' },
+        { sizeMiB: 8, fs: 'ext4', name: 'boot', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', bootable: true },
       ],
     });
     lvm = buildImage({
@@ -112,12 +112,14 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
 
   it('reads GPT entries, names and GUIDs as sfdisk lists them', async () => {
     const layout = await probe(gpt.rawPath);
-    const ref = sfdiskJson(gpt.rawPath) as { id?: string; partitions?: { start: number; size: number; type: string; uuid: string; name: string }[] };
+    const ref = sfdiskJson(gpt.rawPath) as { id?: string; partitions?: { start: number; size: number; type: string; uuid: string; name: string; attrs?: string }[] };
     expect(layout.table).toMatchObject({ scheme: 'gpt', pmbr: 'protective', gptHeader: 'primary', diskId: ref.id });
     expect(layout.partitions.map((p) => [p.startSector, p.sectors, p.type, p.uuid, p.name])).toEqual(
       (ref.partitions ?? []).map((p) => [p.start, p.size, p.type, p.uuid, p.name]),
     );
     expect(layout.partitions[1]?.typeName).toBe('EFI System');
+    expect(layout.partitions.map((p) => p.bootable)).toEqual((ref.partitions ?? []).map((p) => p.attrs === 'LegacyBIOSBootable'));
+    expect(layout.partitions[1]?.bootable).toBe(true);
   });
 
   it('finds the VG, maps a two-segment LV and probes the filesystems inside LVs', async () => {
@@ -143,16 +145,20 @@ describe('probeDisk on images made by sfdisk, mke2fs, mkfs.xfs, mkswap, mkfs.vfa
         { sizeMiB: 12, fs: 'lvm' },
         { sizeMiB: 12, fs: 'lvm' },
       ],
-      lvm: { vg: 'twovg', lvs: [{ name: 'wide', sizeMiB: 16, fs: 'ext4' }] },
+      // Two extents per PV: the striped LV takes one of each, so 'wide' must take the other of each.
+      lvm: { vg: 'twovg', lvs: [{ name: 'striped', sizeMiB: 8, fs: 'none', lvcreateArgs: ['-i', '2', '-I', '64k'] }, { name: 'wide', sizeMiB: 8, fs: 'ext4' }] },
     });
     const layout = await probe(two.rawPath);
     expect(layout.lvm?.pvs.map((p) => p.volume)).toEqual(['p1', 'p2']);
     expect(layout.lvm?.vgs[0]?.pvs.every((p) => p.present)).toBe(true);
     const wide = layout.volumes.find((v) => v.id === 'lv:twovg/wide');
-    const built = two.lvs[0];
+    const built = two.lvs.find((l) => l.name === 'wide');
     expect(built?.segments.length).toBe(2);
     expect(wide?.segments).toEqual(built?.segments.map((s) => ({ offset: s.offset, length: s.size })));
     expect(wide?.filesystem?.type).toBe('ext4');
+    const striped = layout.lvm?.vgs[0]?.lvs.find((l) => l.name === 'striped');
+    expect(striped?.unmappable).toBe('2-way striped segment');
+    expect(layout.volumes.find((v) => v.id === 'lv:twovg/striped')).toMatchObject({ segments: [], filesystem: null, size: 8 * 1024 * 1024 });
   });
 
   it('reports a hybrid MBR next to the GPT', async () => {

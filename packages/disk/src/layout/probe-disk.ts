@@ -1,10 +1,10 @@
 import { XenkitError } from '@xenkit/core';
 import { DiskError } from '../block/errors.js';
-import type { BlockSource } from '../block/types.js';
+import { sourcePath, type BlockSource } from '../block/types.js';
 import type { LvmSection } from '../lvm/text.js';
 import { scanPv, vgFromMetadata, vgSection, type LvmLv, type LvmVg } from '../lvm/vg.js';
 import { probeFilesystem, type FsProbe } from '../probe/probe.js';
-import { readPartitionTable, sourcePath } from './table.js';
+import { readPartitionTable } from './table.js';
 import type { LayoutIssue, Partition, PartitionTable } from './types.js';
 import { SliceSource, type Segment } from './view.js';
 

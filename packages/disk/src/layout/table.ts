@@ -1,4 +1,4 @@
-import type { BlockSource } from '../block/types.js';
+import { sourcePath, type BlockSource } from '../block/types.js';
 import { readGpt } from './gpt.js';
 import { looksLikeMbr, mbrEntries, primaryPartitions, readMbr } from './mbr.js';
 import { MBR_GPT } from './type-names.js';
@@ -34,8 +34,4 @@ export async function readPartitionTable(source: BlockSource, path = sourcePath(
   }
   if (isMbr) return readMbr(source, sector0, path);
   return { scheme: 'none', sectorSize: SECTOR, partitions: [], issues: [] };
-}
-
-export function sourcePath(source: BlockSource): string {
-  return (source as { path?: string }).path ?? `<${source.format} disk>`;
 }

@@ -123,3 +123,40 @@ export function partedExtType(compat: number, incompat: number, roCompat: number
   if (!(compat & HAS_JOURNAL)) return 'ext2';
   return incompat & PARTED_EXT4_INCOMPAT || roCompat & PARTED_EXT4_RO ? 'ext4' : 'ext3';
 }
+
+/**
+ * libext2fs (WASM, a fixed 16 MiB heap) keeps every group descriptor in memory; past this, a mount
+ * would abort the module. 4 MiB covers an 8 TiB ext4 with 4 KiB blocks.
+ */
+export const MAX_GROUP_DESCRIPTOR_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Geometry checks made before libext2fs sees a superblock: the ones whose violation would make it
+ * allocate from nonsense (group count, descriptor size) or read far outside the volume. Returns a
+ * reason, or null when the superblock is sane. Mirrors the range checks of ext2fs_open plus a bound
+ * on the filesystem's size against its volume.
+ */
+export function extGeometryProblem(sb: Uint8Array, volumeSize: number): string | null {
+  if (u16le(sb, 0x38) !== EXT_MAGIC) return 'no ext superblock magic';
+  const log = u32le(sb, 0x18);
+  if (log > 6) return `block size 2^(10+${log}) is beyond 64 KiB`;
+  const bs = 1024 << log;
+  const incompat = u32le(sb, 0x60);
+  const blocks = u32le(sb, 0x04) + (incompat & INCOMPAT_64BIT ? u32le(sb, 0x150) * 0x1_0000_0000 : 0);
+  const first = u32le(sb, 0x14);
+  const perGroup = u32le(sb, 0x20);
+  const clustersPerGroup = u32le(sb, 0x24);
+  const inodesPerGroup = u32le(sb, 0x28);
+  if (perGroup < 8 || (clustersPerGroup > 8 * bs && perGroup > 8 * bs)) return `${perGroup} blocks per group is out of range`;
+  if (inodesPerGroup < 1 || inodesPerGroup > 8 * bs) return `${inodesPerGroup} inodes per group is out of range`;
+  const rev = u32le(sb, 0x4c);
+  const inodeSize = rev === 0 ? 128 : u16le(sb, 0x58);
+  if (inodeSize < 128 || inodeSize > bs || (inodeSize & (inodeSize - 1)) !== 0) return `inode size ${inodeSize} is invalid`;
+  if (blocks <= first) return `block count ${blocks} does not exceed the first data block ${first}`;
+  if (blocks * bs > volumeSize) return `the filesystem claims ${blocks * bs} bytes but its volume holds ${volumeSize}`;
+  const descSize = incompat & INCOMPAT_64BIT ? u16le(sb, 0xfe) : 32;
+  if (descSize < 32 || descSize > 1024 || (descSize & (descSize - 1)) !== 0) return `group descriptor size ${descSize} is invalid`;
+  const groups = Math.ceil((blocks - first) / perGroup);
+  if (groups * descSize > MAX_GROUP_DESCRIPTOR_BYTES) return `${groups} block groups are more than the reader can hold`;
+  return null;
+}

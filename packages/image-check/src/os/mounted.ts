@@ -1,4 +1,4 @@
-import { FsError, resolvePath, type FileStat, type ReadFileOptions, type ReadOnlyFileSystem, type ResolveOps } from '@xenkit/disk';
+import { FsError, ResolvingFileSystem, type ReadOnlyFileSystem, type ResolveOps } from '@xenkit/disk';
 
 export interface Mount {
   /** Absolute mount point in the guest ("/", "/boot"). */
@@ -10,18 +10,18 @@ export interface Mount {
  * Several filesystems seen as the guest sees them once its fstab is mounted: `/boot/grub/grub.cfg`
  * reads the separate /boot filesystem when there is one. Symlinks resolve across mounts exactly as in
  * the guest (`/vmlinuz -> boot/vmlinuz-6.1` lands in the /boot filesystem), still confined to the
- * guest's root.
+ * guest's root, by the shared resolver of {@link ResolvingFileSystem}.
  */
-export class MountedFileSystem implements ReadOnlyFileSystem {
+export class MountedFileSystem extends ResolvingFileSystem {
   readonly description: string;
   private readonly mounts: Mount[];
-  private readonly ops: ResolveOps;
+  protected readonly ops: ResolveOps;
 
   constructor(mounts: Mount[]) {
+    super();
     // Longest mount point first, so /boot/efi wins over /boot and /boot over /.
     this.mounts = [...mounts].sort((a, b) => b.path.length - a.path.length);
-    const root = mounts.find((m) => m.path === '/');
-    this.description = root?.fs.description ?? 'guest';
+    this.description = mounts.find((m) => m.path === '/')?.fs.description ?? 'guest';
     this.ops = {
       lstatCanonical: async (p) => {
         const { fs, rel } = this.route(p);
@@ -49,48 +49,14 @@ export class MountedFileSystem implements ReadOnlyFileSystem {
     throw new FsError('E_FS_NOT_FOUND', `no filesystem mounted at / to read ${canonical}`, { path: canonical, fs: 'guest' });
   }
 
-  private async canonical(path: string, follow: boolean): Promise<{ path: string; stat: FileStat }> {
-    return resolvePath(this.ops, path, this.description, follow);
-  }
-
-  async lstat(path: string): Promise<FileStat> {
-    return (await this.canonical(path, false)).stat;
-  }
-
-  async stat(path: string): Promise<FileStat> {
-    return (await this.canonical(path, true)).stat;
-  }
-
-  async realpath(path: string): Promise<string> {
-    return (await this.canonical(path, true)).path;
-  }
-
-  async exists(path: string): Promise<boolean> {
-    try {
-      await this.canonical(path, true);
-      return true;
-    } catch (e) {
-      if (e instanceof FsError && e.code !== 'E_FS_BAD_PATH') return false;
-      throw e;
-    }
-  }
-
-  async readlink(path: string): Promise<string> {
-    const { path: p } = await this.canonical(path, false);
-    const { fs, rel } = this.route(p);
-    return fs.readlink(rel);
-  }
-
-  async readdir(path: string): Promise<string[]> {
-    const { path: p } = await this.canonical(path, true);
-    const { fs, rel } = this.route(p);
+  protected readdirCanonical(path: string): Promise<string[]> {
+    const { fs, rel } = this.route(path);
     return fs.readdir(rel);
   }
 
-  async readFile(path: string, options?: ReadFileOptions): Promise<Uint8Array> {
-    const { path: p } = await this.canonical(path, true);
-    const { fs, rel } = this.route(p);
-    return fs.readFile(rel, options);
+  protected readFileCanonical(path: string, size: number): Promise<Uint8Array> {
+    const { fs, rel } = this.route(path);
+    return fs.readFile(rel, { maxBytes: size });
   }
 
   async close(): Promise<void> {

@@ -11,29 +11,28 @@ const BLOCK_MAX = 8 << 20;
 const BOUND = BLOCK_MAX + Math.floor(BLOCK_MAX / 255) + 16;
 
 export function* lz4Legacy(input: Uint8Array, label: string): Generator<Uint8Array> {
-  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  if (input.length < 4 || view.getUint32(0, true) !== LEGACY_MAGIC) {
-    throw new KernelError('E_KERNEL_CORRUPT', `${label}: not an LZ4 legacy stream (bad magic)`);
-  }
   const out = new Uint8Array(BLOCK_MAX);
-  let pos = 4;
-  while (pos + 4 <= input.length) {
-    const size = view.getUint32(pos, true);
-    if (size === LEGACY_MAGIC) {
-      pos += 4; // concatenated streams
-      continue;
+  for (const block of lz4LegacyBlocks(input, label)) {
+    if (block.cut) {
+      throw new KernelError('E_KERNEL_TRUNCATED', `${label}: LZ4 block at byte ${block.start - 4} runs past the end of the payload`, { offset: block.start - 4 });
     }
-    if (size > BOUND || (pos + 4 + size > input.length && pos + 4 === input.length)) return; // trailer
-    if (pos + 4 + size > input.length) {
-      throw new KernelError('E_KERNEL_TRUNCATED', `${label}: LZ4 block at byte ${pos} runs past the end of the payload`, {
-        offset: pos,
-        blockSize: size,
-      });
-    }
-    const produced = lz4Block(input, pos + 4, pos + 4 + size, out, label);
-    pos += 4 + size;
-    yield out.subarray(0, produced);
+    yield out.subarray(0, lz4Block(input, block.start, block.end, out, label));
   }
+}
+
+/**
+ * A 4-bit length field of 15 continues in the following bytes, each added, until one is not 255.
+ * Reads from `cur.ip` and advances it.
+ */
+function extend(src: Uint8Array, cur: { ip: number }, end: number, length: number, fail: (what: string) => never): number {
+  if (length !== 15) return length;
+  let b: number;
+  do {
+    if (cur.ip >= end) fail('length runs past the block');
+    b = src[cur.ip++] as number;
+    length += b;
+  } while (b === 255);
+  return length;
 }
 
 /** Decode one LZ4 block into `out`; returns the byte count. Every read and write is bounds-checked. */
@@ -51,17 +50,12 @@ export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint
   const fail = (what: string): never => {
     throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: ip });
   };
+  const cur = { ip };
   while (ip < end && op < stopAt) {
     const token = src[ip++] as number;
-    let lit = token >>> 4;
-    if (lit === 15) {
-      let b: number;
-      do {
-        if (ip >= end) fail('literal length runs past the block');
-        b = src[ip++] as number;
-        lit += b;
-      } while (b === 255);
-    }
+    cur.ip = ip;
+    const lit = extend(src, cur, end, token >>> 4, fail);
+    ip = cur.ip;
     if (ip + lit > end) fail('literals run past the block');
     if (op + lit > out.length) fail('output exceeds the 8 MiB block limit');
     // Short runs dominate; a byte loop beats creating a subarray for each of them.
@@ -76,16 +70,9 @@ export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint
     const offset = (src[ip] as number) | ((src[ip + 1] as number) << 8);
     ip += 2;
     if (offset === 0 || offset > op) fail(`match offset ${offset} points before the block`);
-    let len = token & 15;
-    if (len === 15) {
-      let b: number;
-      do {
-        if (ip >= end) fail('match length runs past the block');
-        b = src[ip++] as number;
-        len += b;
-      } while (b === 255);
-    }
-    len += 4;
+    cur.ip = ip;
+    const len = extend(src, cur, end, token & 15, fail) + 4;
+    ip = cur.ip;
     if (op + len > out.length) fail('output exceeds the 8 MiB block limit');
     let from = op - offset;
     if (offset >= len && len >= 32) {
@@ -103,37 +90,20 @@ export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint
 
 /** A block's decompressed size from its sequence headers alone: no bytes are copied. */
 export function lz4BlockSize(src: Uint8Array, start: number, end: number, label: string): number {
-  let ip = start;
+  const cur = { ip: start };
   let size = 0;
   const fail = (what: string): never => {
-    throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: ip });
+    throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: cur.ip });
   };
-  while (ip < end) {
-    const token = src[ip++] as number;
-    let lit = token >>> 4;
-    if (lit === 15) {
-      let b: number;
-      do {
-        if (ip >= end) fail('literal length runs past the block');
-        b = src[ip++] as number;
-        lit += b;
-      } while (b === 255);
-    }
-    ip += lit;
+  while (cur.ip < end) {
+    const token = src[cur.ip++] as number;
+    const lit = extend(src, cur, end, token >>> 4, fail);
+    cur.ip += lit;
     size += lit;
-    if (ip > end) fail('literals run past the block');
-    if (ip === end) break;
-    ip += 2;
-    let len = token & 15;
-    if (len === 15) {
-      let b: number;
-      do {
-        if (ip >= end) fail('match length runs past the block');
-        b = src[ip++] as number;
-        len += b;
-      } while (b === 255);
-    }
-    size += len + 4;
+    if (cur.ip > end) fail('literals run past the block');
+    if (cur.ip === end) break;
+    cur.ip += 2;
+    size += extend(src, cur, end, token & 15, fail) + 4;
     if (size > BLOCK_MAX) fail('output exceeds the 8 MiB block limit');
   }
   return size;

@@ -197,7 +197,26 @@ export class LzmaCore {
             if (mb !== b) break;
           }
         }
-        while (sym < 0x100) sym = (sym << 1) | bit(lit, base + sym);
+        // The plain literal loop is the hottest path: the bit decoder is written out here.
+        while (sym < 0x100) {
+          const i = base + sym;
+          const p = lit[i] as number;
+          const bound = (range >>> 11) * p;
+          if (code < bound) {
+            range = bound;
+            lit[i] = p + ((2048 - p) >>> 5);
+            sym <<= 1;
+          } else {
+            range -= bound;
+            code -= bound;
+            lit[i] = p - (p >>> 5);
+            sym = (sym << 1) | 1;
+          }
+          if (range < 0x1000000) {
+            range = (range * 256) >>> 0;
+            code = ((code << 8) | next()) >>> 0;
+          }
+        }
         win[wpos++] = sym - 0x100;
         produced++;
         dictLen++;
@@ -258,9 +277,11 @@ export class LzmaCore {
         len += 2;
         if (rep0 >= dictLen || rep0 >= size) this.fail(`match distance ${rep0 + 1} reaches before the data`);
         if (len > limit - produced) len = limit - produced;
+        let from = wpos - rep0 - 1;
+        if (from < 0) from += size;
         for (let i = 0; i < len; i++) {
-          win[wpos] = byteAt(rep0);
-          wpos++;
+          win[wpos++] = win[from++] as number;
+          if (from === size) from = 0;
           if (wpos === size) {
             yield win.subarray(flushed, wpos);
             wpos = 0;

@@ -1,4 +1,5 @@
 import { silentLogger, type Logger } from '@xenkit/core';
+import { BoundedCache } from '../../block/bounded-cache.js';
 import { DiskError } from '../../block/errors.js';
 import { BackingExtents, ExtentBuilder, readBacking } from '../../block/extents.js';
 import type { HostFile } from '../../block/host.js';
@@ -33,10 +34,8 @@ export class Qcow2Source implements BlockSource {
   readonly size: number;
   private readonly clusterSize: number;
   private readonly l2Entries: number;
-  private readonly l2Cache = new Map<number, Promise<Buffer>>();
-  private readonly l2CacheMax: number;
-  private readonly inflated = new Map<number, Uint8Array>();
-  private readonly inflatedMax: number;
+  private readonly l2Cache: BoundedCache<number, Promise<Buffer>>;
+  private readonly inflated: BoundedCache<number, Uint8Array>;
   private readonly backingExtents: BackingExtents;
 
   private constructor(
@@ -49,8 +48,8 @@ export class Qcow2Source implements BlockSource {
     this.size = header.size;
     this.clusterSize = header.clusterSize;
     this.l2Entries = header.clusterSize / 8;
-    this.l2CacheMax = Math.max(4, Math.floor(L2_CACHE_BYTES / header.clusterSize));
-    this.inflatedMax = Math.max(1, Math.floor(INFLATED_CACHE_BYTES / header.clusterSize));
+    this.l2Cache = new BoundedCache(Math.max(4, Math.floor(L2_CACHE_BYTES / header.clusterSize)));
+    this.inflated = new BoundedCache(Math.max(1, Math.floor(INFLATED_CACHE_BYTES / header.clusterSize)));
     this.backingExtents = new BackingExtents(backing);
   }
 
@@ -82,14 +81,7 @@ export class Qcow2Source implements BlockSource {
 
   private l2Table(l1Index: number): Promise<Buffer> {
     const off = this.l1[l1Index] as number;
-    let p = this.l2Cache.get(off);
-    if (p === undefined) {
-      if (this.l2Cache.size >= this.l2CacheMax) this.l2Cache.delete(this.l2Cache.keys().next().value as number);
-      p = this.file.readAt(off, this.clusterSize, `qcow2 L2 table (L1 entry ${l1Index})`);
-      p.catch(() => this.l2Cache.delete(off));
-      this.l2Cache.set(off, p);
-    }
-    return p;
+    return this.l2Cache.load(off, () => this.file.readAt(off, this.clusterSize, `qcow2 L2 table (L1 entry ${l1Index})`));
   }
 
   private async lookup(cluster: number): Promise<Mapping> {
@@ -164,7 +156,6 @@ export class Qcow2Source implements BlockSource {
       if (data === undefined) {
         const raw = await this.file.readUpTo(m.host, m.csize, 'qcow2 compressed cluster');
         data = decompressCluster(raw, this.clusterSize, this.header.compressionType, this.path, m.host);
-        if (this.inflated.size >= this.inflatedMax) this.inflated.delete(this.inflated.keys().next().value as number);
         this.inflated.set(m.host, data);
       }
       out.set(data.subarray(inOff, inOff + n), outOff);

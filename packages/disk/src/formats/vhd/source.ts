@@ -1,3 +1,4 @@
+import { BoundedCache } from '../../block/bounded-cache.js';
 import { DiskError } from '../../block/errors.js';
 import { BackingExtents, ExtentBuilder, readBacking } from '../../block/extents.js';
 import type { HostFile } from '../../block/host.js';
@@ -27,7 +28,7 @@ export class VhdSource implements BlockSource {
   readonly subformat: 'fixed' | 'dynamic' | 'differencing';
   private readonly blockSize: number;
   private readonly bitmapSize: number;
-  private readonly bitmaps = new Map<number, Promise<Bitmap>>();
+  private readonly bitmaps = new BoundedCache<number, Promise<Bitmap>>(BITMAP_CACHE_ENTRIES);
   private readonly backingExtents: BackingExtents;
 
   private constructor(
@@ -74,19 +75,14 @@ export class VhdSource implements BlockSource {
   }
 
   private bitmap(block: number, sector: number): Promise<Bitmap> {
-    let p = this.bitmaps.get(block);
-    if (p === undefined) {
-      if (this.bitmaps.size >= BITMAP_CACHE_ENTRIES) this.bitmaps.delete(this.bitmaps.keys().next().value as number);
-      p = this.file.readAt(sector * SECTOR, this.bitmapSize, `VHD sector bitmap of block ${block}`).then((bits) => {
+    return this.bitmaps.load(block, () =>
+      this.file.readAt(sector * SECTOR, this.bitmapSize, `VHD sector bitmap of block ${block}`).then((bits) => {
         const used = Math.ceil(Math.min(this.blockSize, this.size - block * this.blockSize) / SECTOR);
         let full = true;
         for (let s = 0; s < used && full; s++) full = ((bits[s >> 3] ?? 0) & (0x80 >> (s & 7))) !== 0;
         return { bits, full };
-      });
-      p.catch(() => this.bitmaps.delete(block));
-      this.bitmaps.set(block, p);
-    }
-    return p;
+      }),
+    );
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

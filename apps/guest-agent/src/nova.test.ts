@@ -1,0 +1,184 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exec, execAsync, requireTools, tempDir } from '@xenkit/fixtures';
+import { XenstoreClient, XenstoreServer } from '@xenkit/xenstore';
+import { NovaProtocol } from './commands.js';
+import { DH_PRIME } from './crypto.js';
+import { NovaRequestLoop, readNetworking } from './xenstore-loop.js';
+import { genKey, makeGuestTree } from './test-helpers/tree.js';
+
+// nova's host side, played with Debian's xenstore-write/-read against our xenstored; the agent is
+// connected through the guest's socket (domain 7) and sees only its own subtree.
+describe('nova agent protocol end to end over xenstore', () => {
+  const dir = tempDir('xenkit-nova-');
+  const dom0 = join(dir.path, 'dom0.sock');
+  const dom7 = join(dir.path, 'dom7.sock');
+  const server = new XenstoreServer();
+  const env = { ...process.env, XENSTORED_PATH: dom0, LC_ALL: 'C' };
+  const tree = makeGuestTree();
+  let client: XenstoreClient;
+  let loop: NovaRequestLoop;
+
+  async function call(name: string, value: unknown, raw?: string): Promise<{ returncode: string; message: string }> {
+    const id = randomUUID();
+    const body = raw ?? JSON.stringify({ name, value });
+    await execAsync('xenstore-write', [`/local/domain/7/data/host/${id}`, body], { env });
+    for (let i = 0; i < 400; i++) {
+      const r = await execAsync('xenstore-read', [`/local/domain/7/data/guest/${id}`], { env, allowFailure: true });
+      if (r.status === 0) {
+        const gone = await execAsync('xenstore-read', [`/local/domain/7/data/host/${id}`], { env, allowFailure: true });
+        expect(gone.status).not.toBe(0); // the request was removed
+        try {
+          return JSON.parse(r.stdout) as { returncode: string; message: string };
+        } catch {
+          throw new Error(`reply is not JSON: ${r.stdout}`);
+        }
+      }
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    throw new Error(`no reply to ${name}`);
+  }
+
+  beforeAll(async () => {
+    requireTools('xenstore-write', 'xenstore-read', 'openssl', 'chpasswd', 'ssh-keygen');
+    await server.listen(dom0, 0);
+    await server.listen(dom7, 7);
+    client = await XenstoreClient.open({ path: dom7 });
+    const protocol = new NovaProtocol({ root: tree.root, readNetworking: () => readNetworking(client) });
+    loop = new NovaRequestLoop(client, protocol, { pollMs: 0 });
+    await loop.start();
+  });
+  afterAll(async () => {
+    loop.stop();
+    client.close();
+    await server.close();
+    tree.cleanup();
+    dir.cleanup();
+  });
+
+  it('answers version and features with string return codes', async () => {
+    expect(await call('version', 'agent')).toEqual({ returncode: '0', message: expect.stringMatching(/\d+\.\d+/) });
+    const f = await call('features', '');
+    expect(f.returncode).toBe('0');
+    expect(f.message.split(',')).toEqual(expect.arrayContaining(['keyinit', 'password', 'injectfile', 'file_inject', 'resetnetwork']));
+  });
+
+  for (const md of ['md5', 'sha256'] as const) {
+    it(`keyinit then a password encrypted by openssl enc -md ${md} sets root's shadow hash`, async () => {
+      // nova's SimpleDH, in Python: an independent implementation of the host's arithmetic.
+      const secret = BigInt(`0x${randomBytes(10).toString('hex')}`).toString();
+      const py = (expr: string, ...args: string[]) => exec('/usr/bin/python3', ['-c', `import sys; p = 2**107 - 1; print(${expr})`, ...args]).stdout.trim();
+      const pub = py('pow(5, int(sys.argv[1]), p)', secret);
+      const k = await call('keyinit', pub);
+      expect(k.returncode).toBe('D0');
+      expect(BigInt(k.message) > 1n && BigInt(k.message) < DH_PRIME - 1n).toBe(true);
+      const shared = py('pow(int(sys.argv[2]), int(sys.argv[1]), p)', secret, k.message);
+      const password = `pw-${md}-${randomBytes(4).toString('hex')}`;
+      const enc = exec('openssl', ['enc', '-aes-128-cbc', '-a', '-A', '-nosalt', '-md', md, '-pass', `pass:${shared}`], { input: `${password}\n` }).stdout.trim();
+      expect(await call('password', enc)).toEqual({ returncode: '0', message: '' });
+      const hash = readFileSync(join(tree.root, 'etc/shadow'), 'utf8').split('\n').find((l) => l.startsWith('root:'))?.split(':')[1] ?? '';
+      const salt = hash.split('$')[2] ?? '';
+      expect(hash).toMatch(/^\$6\$/);
+      expect(exec('openssl', ['passwd', '-6', '-salt', salt, '-stdin'], { input: `${password}\n` }).stdout.trim()).toBe(hash);
+    });
+  }
+
+  it('password with a wrong key fails with "500" and leaves shadow alone', async () => {
+    const before = readFileSync(join(tree.root, 'etc/shadow'), 'utf8');
+    const enc = exec('openssl', ['enc', '-aes-128-cbc', '-a', '-A', '-nosalt', '-md', 'md5', '-pass', 'pass:12345'], { input: 'x\n' }).stdout.trim();
+    expect((await call('password', enc)).returncode).toBe('500');
+    expect(readFileSync(join(tree.root, 'etc/shadow'), 'utf8')).toBe(before);
+  });
+
+  it('injects authorized_keys in both nova forms, merging with what is there', async () => {
+    const existing = genKey('user-added');
+    const novaKey = genKey('Generated-by-Nova');
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await call('file_inject', { b64_path: b64('/root/.ssh/authorized_keys'), b64_file: b64(`${existing}\n`) });
+    const r = await call('injectfile', b64(`/root/.ssh/authorized_keys,${novaKey}\n${existing}\n`));
+    expect(r.returncode).toBe('0');
+    const path = join(tree.root, 'root/.ssh/authorized_keys');
+    expect(readFileSync(path, 'utf8')).toBe(`${existing}\n${novaKey}\n`);
+    expect(lstatSync(path).mode & 0o777).toBe(0o600);
+    expect(lstatSync(join(tree.root, 'root/.ssh')).mode & 0o777).toBe(0o700);
+    // A key for bob lands in bob's home, owned by bob.
+    await call('file_inject', { b64_path: b64('/home/bob/.ssh/authorized_keys'), b64_file: b64(novaKey) });
+    const bobs = lstatSync(join(tree.root, 'home/bob/.ssh/authorized_keys'));
+    expect([bobs.uid, bobs.gid, bobs.mode & 0o777]).toEqual([1000, 1000, 0o600]);
+    // Plain files go where nova says.
+    expect((await call('file_inject', { b64_path: b64('/etc/motd.d/hello'), b64_file: b64('hi\n') })).returncode).toBe('0');
+    expect(readFileSync(join(tree.root, 'etc/motd.d/hello'), 'utf8')).toBe('hi\n');
+    // A file inside bob's tree is written as bob.
+    expect((await call('file_inject', { b64_path: b64('/home/bob/notes/todo'), b64_file: b64('x') })).returncode).toBe('0');
+    expect(lstatSync(join(tree.root, 'home/bob/notes/todo')).uid).toBe(1000);
+  });
+
+  it('resetnetwork renders vm-data/networking for the detected stack', async () => {
+    exec('mkdir', ['-p', join(tree.root, 'etc/netplan')]);
+    const entry = { label: 'public', mac: 'AA:BB:CC:00:11:22', gateway: '192.0.2.1', ips: [{ ip: '192.0.2.10', netmask: '255.255.255.0', enabled: '1', gateway: '192.0.2.1' }], dns: ['192.0.2.53'] };
+    await execAsync('xenstore-write', ['/local/domain/7/vm-data/networking/aabbcc001122', JSON.stringify(entry)], { env });
+    expect(await call('resetnetwork', '')).toEqual({ returncode: '0', message: '' });
+    const yaml = readFileSync(join(tree.root, 'etc/netplan/60-xenkit-agent.yaml'), 'utf8');
+    expect(yaml).toContain('macaddress: "aa:bb:cc:00:11:22"');
+    expect(yaml).toContain('"192.0.2.10/24"');
+    expect(yaml).toContain('via: "192.0.2.1"');
+  });
+
+  it('refuses agentupdate, answers unknown commands 404 and malformed requests 500', async () => {
+    expect((await call('agentupdate', 'http://example.invalid/a.tgz,abc')).returncode).toBe('500');
+    expect((await call('kmsactivate', {})).returncode).toBe('404');
+    expect((await call('', '', '{not json')).returncode).toBe('500');
+    expect((await call('', '', '{"value":"x"}')).returncode).toBe('500');
+  });
+
+  it('rejects degenerate DH values', async () => {
+    for (const bad of ['0', '1', (DH_PRIME - 1n).toString(), DH_PRIME.toString(), (DH_PRIME + 5n).toString(), '-3', '12ab', '9'.repeat(60)]) {
+      const r = await call('keyinit', bad);
+      expect(r.returncode, bad).toBe('500');
+    }
+  });
+
+  it('refuses ../ in injected paths', async () => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const r = await call('file_inject', { b64_path: b64('/root/../etc/shadow'), b64_file: b64('pwned') });
+    expect(r.returncode).toBe('500');
+    expect(readFileSync(join(tree.root, 'etc/shadow'), 'utf8')).not.toContain('pwned');
+    expect((await call('injectfile', b64('relative/path,x'))).returncode).toBe('500');
+  });
+
+  it('a request over 4096 bytes never reaches the agent; the connection and agent survive', async () => {
+    const id = randomUUID();
+    const r = await execAsync('xenstore-write', [`/local/domain/7/data/host/${id}`, JSON.stringify({ name: 'version', value: 'x'.repeat(5000) })], { env, allowFailure: true });
+    expect(r.status).not.toBe(0);
+    expect((await call('version', 'agent')).returncode).toBe('0');
+  });
+});
+
+describe('reply housekeeping', () => {
+  it('expires its own old replies from data/guest (dom0 never removes them)', async () => {
+    const dir = tempDir('xenkit-nova-ttl-');
+    const server = new XenstoreServer();
+    const tree = makeGuestTree();
+    await server.listen(join(dir.path, 'd0.sock'), 0);
+    await server.listen(join(dir.path, 'd5.sock'), 5);
+    const client = await XenstoreClient.open({ path: join(dir.path, 'd5.sock') });
+    const loop = new NovaRequestLoop(client, new NovaProtocol({ root: tree.root }), { pollMs: 50, replyTtlMs: 100 });
+    try {
+      await loop.start();
+      await client.write('data/host/old', '{"name":"version","value":"agent"}');
+      for (let i = 0; i < 100 && (await client.tryRead('data/guest/old')) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await client.tryRead('data/guest/old')).toContain('"returncode":"0"');
+      await new Promise((r) => setTimeout(r, 300));
+      await loop.idle();
+      expect(await client.tryRead('data/guest/old')).toBeUndefined();
+    } finally {
+      loop.stop();
+      client.close();
+      await server.close();
+      tree.cleanup();
+      dir.cleanup();
+    }
+  });
+});

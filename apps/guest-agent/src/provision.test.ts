@@ -1,0 +1,136 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exec, requireTools } from '@xenkit/fixtures';
+import { detectCloudInit, listsSshModule } from './cloudinit.js';
+import { fetchText, readMetadata } from './metadata.js';
+import { provision } from './provision.js';
+import { ec2Routes, startMetadataServer, type FakeMetadata } from './test-helpers/metadata-server.js';
+import { genKey, makeGuestTree } from './test-helpers/tree.js';
+
+const FAST = { attempts: 3, intervalMs: 50 };
+
+function withCloudInit(root: string, opts: { disabledFile?: boolean; runDisabled?: boolean; result?: boolean; sshModule?: boolean } = {}): void {
+  mkdirSync(join(root, 'etc/cloud/cloud.cfg.d'), { recursive: true });
+  mkdirSync(join(root, 'usr/bin'), { recursive: true });
+  writeFileSync(join(root, 'usr/bin/cloud-init'), '#!/usr/bin/python3\n');
+  const modules = opts.sshModule === false ? ' - migrator\n - write_files\n' : ' - migrator\n - users_groups\n - ssh\n';
+  writeFileSync(join(root, 'etc/cloud/cloud.cfg'), `users:\n - default\ndisable_root: true\ncloud_init_modules:\n${modules}cloud_config_modules:\n - runcmd\n`);
+  if (opts.disabledFile) writeFileSync(join(root, 'etc/cloud/cloud-init.disabled'), '');
+  mkdirSync(join(root, 'run/cloud-init'), { recursive: true });
+  if (opts.runDisabled) writeFileSync(join(root, 'run/cloud-init/disabled'), '');
+  if (opts.result) writeFileSync(join(root, 'run/cloud-init/result.json'), '{"v1":{"datasource":"DataSourceConfigDrive","errors":[]}}');
+}
+
+describe('metadata fetching', () => {
+  let md: FakeMetadata | undefined;
+  afterEach(async () => md?.close());
+
+  it('reads EC2 2009-04-04 keys, instance id and hostname when OpenStack paths 404', async () => {
+    requireTools('ssh-keygen');
+    const key = genKey('ec2');
+    md = await startMetadataServer(ec2Routes(key));
+    const d = await readMetadata(md.url, FAST);
+    expect(d).toMatchObject({ instanceId: 'i-0000002a', hostname: 'ec2-host.example.org', keys: [key] });
+    expect(md.hits[0]).toBe('/openstack/latest/meta_data.json');
+  });
+
+  it('prefers OpenStack meta_data.json public_keys', async () => {
+    const key = genKey('os');
+    md = await startMetadataServer({ '/openstack/latest/meta_data.json': JSON.stringify({ uuid: 'u-1', hostname: 'os-host', public_keys: { k: key } }) });
+    expect(await readMetadata(md.url, FAST)).toMatchObject({ instanceId: 'u-1', hostname: 'os-host', keys: [key] });
+  });
+
+  it('never follows a redirect', async () => {
+    md = await startMetadataServer({ '/openstack/latest/meta_data.json': { status: 302, headers: { location: 'http://127.0.0.2:9/evil' } } });
+    await expect(readMetadata(md.url, FAST)).rejects.toMatchObject({ code: 'E_AGENT_MD_REDIRECT' });
+    expect(md.hits).toEqual(['/openstack/latest/meta_data.json']);
+  });
+
+  it('cuts off a body that streams forever', async () => {
+    md = await startMetadataServer({ '/openstack/latest/meta_data.json': 'stream-forever' });
+    const t0 = Date.now();
+    await expect(fetchText(`${md.url}/openstack/latest/meta_data.json`, { maxBytes: 64 * 1024, timeoutMs: 5000 })).rejects.toMatchObject({ code: 'E_AGENT_MD_TOO_LARGE' });
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('retries an unreachable service the configured number of times', async () => {
+    const t0 = Date.now();
+    await expect(readMetadata('http://127.0.0.1:9', { attempts: 3, intervalMs: 100 })).rejects.toMatchObject({ code: 'E_AGENT_MD_CONNECT' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('cloud-init coexistence', () => {
+  let tree: { root: string; cleanup: () => void };
+  let md: FakeMetadata;
+  let key: string;
+  beforeEach(async () => {
+    tree = makeGuestTree();
+    key = genKey('metadata');
+    md = await startMetadataServer(ec2Routes(key));
+  });
+  afterEach(async () => {
+    await md.close();
+    tree.cleanup();
+  });
+  const keysFile = () => join(tree.root, 'root/.ssh/authorized_keys');
+
+  it('cloud-init absent: the agent injects the key and sets the hostname', async () => {
+    const r = await provision({ root: tree.root, metadataUrl: md.url, retry: FAST, cmdline: '' });
+    expect(r.decision).toBe('agent');
+    expect(r.cloudInit.evidence.join(' ')).toContain('not installed');
+    expect(readFileSync(keysFile(), 'utf8')).toBe(`${key}\n`);
+    expect(readFileSync(join(tree.root, 'etc/hostname'), 'utf8')).toBe('ec2-host.example.org\n');
+  });
+
+  it('cloud-init active and finished: it owns the keys; the agent does not touch them', async () => {
+    withCloudInit(tree.root, { result: true });
+    const r = await provision({ root: tree.root, metadataUrl: md.url, retry: FAST, cmdline: '' });
+    expect(r.decision).toBe('cloud-init');
+    expect(r.cloudInit.evidence).toEqual(expect.arrayContaining([expect.stringContaining('ssh module listed'), expect.stringContaining('result.json present')]));
+    expect(existsSync(keysFile())).toBe(false);
+    expect(md.hits).toEqual([]);
+  });
+
+  it('cloud-init active and still running: the agent waits for result.json before deciding', async () => {
+    withCloudInit(tree.root, {});
+    const t0 = Date.now();
+    setTimeout(() => writeFileSync(join(tree.root, 'run/cloud-init/result.json'), '{"v1":{"errors":[]}}'), 300);
+    const r = await provision({ root: tree.root, metadataUrl: md.url, retry: FAST, cmdline: '', cloudInitWaitMs: 10_000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(r).toMatchObject({ decision: 'cloud-init', cloudInit: { finished: true } });
+  });
+
+  for (const [how, setup, cmdline] of [
+    ['/etc/cloud/cloud-init.disabled', { disabledFile: true }, ''],
+    ['/run/cloud-init/disabled', { runDisabled: true }, ''],
+    ['cloud-init=disabled on the kernel command line', {}, 'ro root=/dev/xvda1 cloud-init=disabled quiet'],
+    ['no ssh module', { sshModule: false }, ''],
+  ] as const) {
+    it(`cloud-init installed but not owning keys (${how}): the agent injects`, async () => {
+      withCloudInit(tree.root, setup);
+      const r = await provision({ root: tree.root, metadataUrl: md.url, retry: FAST, cmdline, cloudInitWaitMs: 100 });
+      expect(r.decision).toBe('agent');
+      expect(readFileSync(keysFile(), 'utf8')).toBe(`${key}\n`);
+    });
+  }
+
+  it('reads the ssh module from flow and block lists', () => {
+    expect(listsSshModule('cloud_init_modules: [migrator, ssh]\n')).toBe(true);
+    expect(listsSshModule('cloud_init_modules:\n  - [ssh, always]\n')).toBe(true);
+    expect(listsSshModule('cloud_init_modules:\n  - ssh_import_id\n  - ssh-authkey-fingerprints\n')).toBe(false);
+    expect(detectCloudInit(tree.root, '').installed).toBe(false);
+  });
+
+  it('a #! user-data script runs once per instance id (opt-in inside --root)', async () => {
+    requireTools('sh');
+    await md.close();
+    md = await startMetadataServer(ec2Routes(key, { '/2009-04-04/user-data': '#!/bin/sh\necho ran >> "$XENKIT_ROOT/ran.log"\n' }));
+    const o = { root: tree.root, metadataUrl: md.url, retry: FAST, cmdline: '', runUserData: true };
+    expect((await provision(o)).userDataRan).toBe(true);
+    expect((await provision(o)).userDataRan).toBe(false);
+    expect(readFileSync(join(tree.root, 'ran.log'), 'utf8')).toBe('ran\n');
+    expect(exec('stat', ['-c', '%a', join(tree.root, 'var/lib/xenkit-agent')]).stdout.trim()).toBe('700');
+  });
+});

@@ -1,0 +1,80 @@
+// Shared machinery of the disk fuzz harnesses: a seeded generator, in-place byte mutation with undo,
+// and the loop that insists every failure is a coded XenkitError.
+import { pathToFileURL } from 'node:url';
+import { isXenkitError } from '@xenkit/core';
+
+/** xorshift32: small, fast, reproducible from a seed; returns values in [0, 1). */
+export function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
+/** Change `count` bytes of `img` in place (positions and values from the callbacks); returns the undo. */
+export function mutate(img: Uint8Array, count: number, position: () => number, value: () => number): () => void {
+  const saved: [number, number][] = [];
+  for (let i = 0; i < count; i++) {
+    const at = position();
+    saved.push([at, img[at] as number]);
+    img[at] = value();
+  }
+  return () => {
+    for (let i = saved.length - 1; i >= 0; i--) {
+      const [at, v] = saved[i] as [number, number];
+      img[at] = v;
+    }
+  };
+}
+
+export interface LoopOptions {
+  seed: number;
+  iterations?: number;
+  seconds?: number;
+}
+
+export interface LoopResult {
+  iterations: number;
+  /** Iterations whose step completed without an error. */
+  accepted: number;
+  /** Coded errors seen, by code. */
+  codes: Record<string, number>;
+}
+
+/**
+ * Run `step` until the iteration or time budget is spent. A step may throw a coded XenkitError (counted);
+ * anything else stops the run with the seed and iteration needed to reproduce it.
+ */
+export async function fuzzLoop(name: string, options: LoopOptions, step: (iteration: number) => Promise<void>): Promise<LoopResult> {
+  const deadline = options.seconds ? Date.now() + options.seconds * 1000 : Number.POSITIVE_INFINITY;
+  const max = options.iterations ?? Number.POSITIVE_INFINITY;
+  const result: LoopResult = { iterations: 0, accepted: 0, codes: {} };
+  while (result.iterations < max && Date.now() < deadline) {
+    try {
+      await step(result.iterations);
+      result.accepted++;
+    } catch (e) {
+      if (!isXenkitError(e)) {
+        throw new Error(`${name}: non-coded error on iteration ${result.iterations} (seed ${options.seed}): ${String((e as Error).stack ?? e)}`);
+      }
+      result.codes[e.code] = (result.codes[e.code] ?? 0) + 1;
+      if (process.env.FUZZ_TRACE === e.code) console.error(e.stack);
+    }
+    result.iterations++;
+  }
+  return result;
+}
+
+/** When `moduleUrl` is the script being run, fuzz for FUZZ_SECONDS (default 60) from FUZZ_SEED. */
+export async function runIfMain(moduleUrl: string, name: string, run: (o: LoopOptions) => Promise<unknown>): Promise<void> {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
+  const seconds = Number(process.env.FUZZ_SECONDS ?? '60');
+  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 0x7fffffff);
+  console.log(`${name}: seed ${seed}, ${seconds} s`);
+  console.log(JSON.stringify(await run({ seed, seconds }), null, 2));
+}

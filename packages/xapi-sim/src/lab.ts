@@ -1,0 +1,188 @@
+// startLab: the pool's shared state, one HTTP(S) listener per host, optional TLS and persistence.
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttp, type Server } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { OperationError, silentLogger, type Logger } from '@xenkit/core';
+import type { Lab } from './api/context.js';
+import { Store } from './api/store.js';
+import { cancelAllTimers } from './api/tasks.js';
+import { makeRequestHandler } from './http/server.js';
+import { loadState, saveState } from './persist.js';
+import { seedLab } from './seed.js';
+
+const run = promisify(execFile);
+
+export interface LabStartOptions {
+  /** Port of the first host; 0 (default) picks a free one. */
+  port?: number;
+  /** Address of the first host (default 127.0.0.1). On IPv4 loopback, host N listens on the next address. */
+  bind?: string;
+  /** Pool members (default 1); only the first is master. */
+  hosts?: number;
+  /** Persist the database and VDI files here; default is a temporary directory removed on close. */
+  stateDir?: string;
+  /** Serve HTTPS with a self-signed certificate made by `openssl` at start. */
+  tls?: boolean;
+  /** Seeded VMs (default 3). */
+  vms?: number;
+  user?: string;
+  password?: string;
+  /** Delay before SESSION_AUTHENTICATION_FAILED (xapi: 5000 ms). */
+  authFailureDelayMs?: number;
+  /** How long Async tasks stay pending before running (default 0). */
+  taskDelayMs?: number;
+  /** event.from batching delay after a wake-up (xapi: 50 ms). */
+  eventBatchDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface RunningLab {
+  /** The master's URL. */
+  url: string;
+  /** Every host's URL, master first. */
+  urls: string[];
+  user: string;
+  password: string;
+  /** SHA-256 fingerprint of the TLS certificate (colon-separated hex), with `tls`. */
+  fingerprint?: string;
+  /** Directory holding db.json (with stateDir) and the VDI files. */
+  stateDir: string;
+  close(): Promise<void>;
+}
+
+function nextAddress(bind: string, i: number): { address: string; samePort: boolean } {
+  const m = /^127\.(\d+)\.(\d+)\.(\d+)$/.exec(bind);
+  if (m && i > 0 && Number(m[3]) + i < 255) return { address: `127.${m[1]}.${m[2]}.${Number(m[3]) + i}`, samePort: true };
+  return { address: bind, samePort: i === 0 };
+}
+
+async function makeCertificate(dir: string, addresses: string[]): Promise<{ key: Buffer; cert: Buffer; fingerprint: string }> {
+  const key = join(dir, 'lab-key.pem');
+  const cert = join(dir, 'lab-cert.pem');
+  const san = ['DNS:localhost', ...addresses.map((a) => `IP:${a}`)].join(',');
+  try {
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=xenkit-lab', '-addext', `subjectAltName=${san}`]);
+  } catch (e) {
+    throw new OperationError('E_LAB_TLS', `could not make a TLS certificate with openssl: ${(e as Error).message}`);
+  }
+  const pem = readFileSync(cert);
+  return { key: readFileSync(key), cert: pem, fingerprint: new X509Certificate(pem).fingerprint256 };
+}
+
+function listen(server: Server, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+export async function startLab(options: LabStartOptions = {}): Promise<RunningLab> {
+  const bind = options.bind ?? '127.0.0.1';
+  const hostCount = Math.max(1, Math.min(16, options.hosts ?? 1));
+  const temporary = options.stateDir === undefined;
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'xenkit-lab-'));
+  const vdiDir = join(stateDir, 'vdis');
+  mkdirSync(vdiDir, { recursive: true });
+  const store = new Store();
+  const lab: Lab = {
+    store,
+    logger: options.logger ?? silentLogger,
+    vdiDir,
+    masterRef: '',
+    poolRef: '',
+    hostAddress: new Map(),
+    options: {
+      user: options.user ?? 'root',
+      password: options.password ?? 'xenkit',
+      authFailureDelayMs: options.authFailureDelayMs ?? 5000,
+      taskDelayMs: options.taskDelayMs ?? 0,
+      eventBatchDelayMs: options.eventBatchDelayMs ?? 50,
+    },
+  };
+  const addresses = Array.from({ length: hostCount }, (_, i) => nextAddress(bind, i).address);
+  const saved = temporary ? null : loadState(stateDir, store);
+  if (saved) {
+    lab.masterRef = saved.masterRef;
+    lab.poolRef = saved.poolRef;
+  } else {
+    seedLab(lab, { hosts: addresses.map((address, i) => ({ address, hostname: `lab-host-${i + 1}` })), vms: options.vms ?? 3 });
+  }
+  const tls = options.tls ? await makeCertificate(stateDir, [...new Set(addresses)]) : undefined;
+  const hostRefs = [...store.table('host').keys()];
+  const servers: Server[] = [];
+  const urls: string[] = [];
+  let port = options.port ?? 0;
+  try {
+    for (let i = 0; i < hostRefs.length; i++) {
+      const hostRef = hostRefs[i] as string;
+      const { address, samePort } = nextAddress(bind, i);
+      const handler = makeRequestHandler(lab, hostRef);
+      const server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
+      server.keepAliveTimeout = 65_000;
+      const bound = await listen(server, samePort ? port : 0, address);
+      if (i === 0) port = bound;
+      servers.push(server);
+      const hostPart = address.includes(':') ? `[${address}]` : address;
+      lab.hostAddress.set(hostRef, `${hostPart}:${bound}`);
+      urls.push(`${tls ? 'https' : 'http'}://${hostPart}:${bound}`);
+    }
+  } catch (e) {
+    for (const s of servers) s.close();
+    throw new OperationError('E_LAB_LISTEN', `cannot listen on ${bind}:${port}: ${(e as Error).message}`);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const persist = () => {
+    try {
+      saveState(stateDir, store, { masterRef: lab.masterRef, poolRef: lab.poolRef });
+    } catch (e) {
+      throw new OperationError('E_LAB_STATE_WRITE', `cannot save the lab state in ${stateDir}: ${(e as Error).message}`, { details: { stateDir } });
+    }
+  };
+  if (!temporary) {
+    persist();
+    store.onChange = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        try {
+          persist();
+        } catch (e) {
+          lab.logger.error({ err: (e as Error).message }, 'lab: state not saved');
+        }
+      }, 200);
+    };
+  }
+  lab.logger.info({ urls }, 'lab: listening');
+  return {
+    url: urls[0] as string,
+    urls,
+    user: lab.options.user,
+    password: lab.options.password,
+    ...(tls ? { fingerprint: tls.fingerprint } : {}),
+    stateDir,
+    async close() {
+      cancelAllTimers(lab);
+      if (timer) clearTimeout(timer);
+      store.onChange = undefined;
+      // Stop listening first: a failure to save below must not leave the process serving.
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      if (temporary) rmSync(stateDir, { recursive: true, force: true });
+      else persist();
+    },
+  };
+}

@@ -1,0 +1,292 @@
+import { rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { silentLogger, type Logger } from '@xenkit/core';
+import { Store, StoreError, allowed, isUnder } from './store.js';
+import {
+  MessageReader,
+  XENSTORE_PAYLOAD_MAX,
+  XsType,
+  encodeMessage,
+  isValidPath,
+  joinStrings,
+  parsePerm,
+  splitStrings,
+  typeName,
+  type XsMessage,
+  type XsPerm,
+} from './wire.js';
+
+interface Watch {
+  /** As the client gave it (relative paths are reported back relative). */
+  path: string;
+  abs: string;
+  token: string;
+}
+
+interface Transaction {
+  id: number;
+  startGen: number;
+  store: Store;
+  /** Mutations to replay on commit, with the path each one fires watches for. */
+  ops: Array<{ op: (s: Store) => string[]; path: string }>;
+  accessed: Set<string>;
+}
+
+interface Conn {
+  socket: Socket;
+  domid: number;
+  watches: Watch[];
+  txs: Map<number, Transaction>;
+  nextTx: number;
+}
+
+const MAX_TX_PER_CONN = 16;
+const MAX_WATCHES_PER_CONN = 128;
+
+/**
+ * A small xenstored on unix sockets, for tests and the lab. Each socket is bound to a domain id:
+ * dom0's socket acts with full rights (where `xenstore-*` and nova's host side connect); a guest's
+ * socket resolves relative paths against `/local/domain/<id>` and is held to node permissions, as
+ * xenstored does for a guest's ring.
+ */
+export class XenstoreServer {
+  readonly store = new Store();
+  private readonly servers: Array<{ server: Server; path: string }> = [];
+  private readonly conns = new Set<Conn>();
+  private readonly changeLog = new Map<string, number>();
+  private readonly logger: Logger;
+
+  constructor(options: { logger?: Logger } = {}) {
+    this.logger = options.logger ?? silentLogger;
+    this.store.mkdir('/local/domain/0', 0);
+  }
+
+  /** Listens on `path` as domain `domid`; a guest domain gets `/local/domain/<domid>` owned by it. */
+  async listen(path: string, domid = 0): Promise<void> {
+    rmSync(path, { force: true });
+    if (domid !== 0) {
+      const home = `/local/domain/${domid}`;
+      this.apply(this.store.mkdir(home, 0));
+      this.apply(this.store.setPerms(home, [{ domid, perm: 'n' }], 0));
+    }
+    const server = createServer((socket) => this.accept(socket, domid));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    this.servers.push({ server, path });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.conns) c.socket.destroy();
+    await Promise.all(this.servers.map(({ server }) => new Promise((r) => server.close(r))));
+    for (const { path } of this.servers) rmSync(path, { force: true });
+  }
+
+  private accept(socket: Socket, domid: number): void {
+    const conn: Conn = { socket, domid, watches: [], txs: new Map(), nextTx: 1 };
+    this.conns.add(conn);
+    const reader = new MessageReader();
+    socket.on('data', (chunk) => {
+      let msgs: XsMessage[];
+      try {
+        msgs = reader.push(chunk);
+      } catch (e) {
+        // An oversize message is fatal, as in xenstored: drop the connection.
+        this.logger.warn({ err: (e as Error).message, domid }, 'xenstore: dropping connection after a bad message');
+        socket.destroy();
+        return;
+      }
+      for (const m of msgs) this.handle(conn, m);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.conns.delete(conn));
+  }
+
+  private send(conn: Conn, msg: XsMessage): void {
+    if (conn.socket.destroyed) return;
+    if (msg.payload.length > XENSTORE_PAYLOAD_MAX) msg = { ...msg, type: XsType.ERROR, payload: joinStrings(['E2BIG']) };
+    conn.socket.write(encodeMessage(msg));
+  }
+
+  private abs(conn: Conn, path: string): string {
+    if (!isValidPath(path) || path.startsWith('@')) throw new StoreError('EINVAL');
+    return path.startsWith('/') ? path : `/local/domain/${conn.domid}/${path}`;
+  }
+
+  private apply(changed: string[]): void {
+    const gen = this.store.gen;
+    for (const p of changed) this.changeLog.set(p, gen);
+  }
+
+  private handle(conn: Conn, m: XsMessage): void {
+    const reply = (type: number, payload: Buffer): void => this.send(conn, { type, reqId: m.reqId, txId: m.txId, payload });
+    try {
+      const out = this.dispatch(conn, m);
+      reply(m.type, out.payload);
+      out.after?.();
+    } catch (e) {
+      const errno = e instanceof StoreError ? e.errno : 'EIO';
+      if (!(e instanceof StoreError)) this.logger.error({ err: (e as Error).message, type: typeName(m.type) }, 'xenstore server error');
+      reply(XsType.ERROR, joinStrings([errno]));
+    }
+  }
+
+  private dispatch(conn: Conn, m: XsMessage): { payload: Buffer; after?: () => void } {
+    const args = splitStrings(m.payload);
+    const tx = m.txId === 0 ? undefined : conn.txs.get(m.txId);
+    if (m.txId !== 0 && !tx) throw new StoreError('ENOENT');
+    const store = tx ? tx.store : this.store;
+    const ok = { payload: joinStrings(['OK']) };
+    const touch = (p: string): void => void tx?.accessed.add(p);
+    const mutate = (path: string, op: (s: Store) => string[]): void => {
+      const changed = op(store);
+      if (tx) {
+        tx.ops.push({ op, path });
+        for (const p of changed) tx.accessed.add(p);
+      } else {
+        this.apply(changed);
+        this.fire([path]);
+      }
+    };
+    switch (m.type) {
+      case XsType.READ: {
+        const p = this.abs(conn, args[0] ?? '');
+        touch(p);
+        return { payload: store.get(p, conn.domid).value };
+      }
+      case XsType.DIRECTORY: {
+        const p = this.abs(conn, args[0] ?? '');
+        touch(p);
+        const children = [...store.get(p, conn.domid).children].sort();
+        return { payload: children.length === 0 ? Buffer.alloc(0) : joinStrings(children) };
+      }
+      case XsType.DIRECTORY_PART: {
+        const p = this.abs(conn, args[0] ?? '');
+        touch(p);
+        const node = store.get(p, conn.domid);
+        const offset = Number(args[1] ?? '0');
+        const all = joinStrings([...node.children].sort());
+        if (!Number.isInteger(offset) || offset < 0 || offset > all.length) throw new StoreError('EINVAL');
+        const chunk = all.subarray(offset, offset + 2048);
+        return { payload: Buffer.concat([Buffer.from(`${node.gen}\0`), chunk, offset + chunk.length >= all.length ? Buffer.from('\0') : Buffer.alloc(0)]) };
+      }
+      case XsType.GET_PERMS: {
+        const p = this.abs(conn, args[0] ?? '');
+        touch(p);
+        return { payload: joinStrings(store.get(p, conn.domid).perms.map((x) => `${x.perm}${x.domid}`)) };
+      }
+      case XsType.WRITE: {
+        const nul = m.payload.indexOf(0);
+        if (nul < 0) throw new StoreError('EINVAL');
+        const p = this.abs(conn, m.payload.subarray(0, nul).toString('utf8'));
+        const value = Buffer.from(m.payload.subarray(nul + 1));
+        mutate(p, (s) => s.write(p, value, conn.domid));
+        return ok;
+      }
+      case XsType.MKDIR: {
+        const p = this.abs(conn, args[0] ?? '');
+        mutate(p, (s) => s.mkdir(p, conn.domid));
+        return ok;
+      }
+      case XsType.RM: {
+        const p = this.abs(conn, args[0] ?? '');
+        mutate(p, (s) => s.rm(p, conn.domid));
+        return ok;
+      }
+      case XsType.SET_PERMS: {
+        const p = this.abs(conn, args[0] ?? '');
+        const perms = args.slice(1).map(parsePerm);
+        if (perms.length === 0 || perms.some((x) => !x)) throw new StoreError('EINVAL');
+        mutate(p, (s) => s.setPerms(p, perms as XsPerm[], conn.domid));
+        return ok;
+      }
+      case XsType.WATCH: {
+        const [path, token] = args;
+        if (path === undefined || token === undefined) throw new StoreError('EINVAL');
+        if (conn.watches.length >= MAX_WATCHES_PER_CONN) throw new StoreError('E2BIG');
+        const abs = path.startsWith('@') ? (isValidPath(path) ? path : '') : this.abs(conn, path);
+        if (!abs) throw new StoreError('EINVAL');
+        if (conn.watches.some((w) => w.path === path && w.token === token)) throw new StoreError('EEXIST');
+        conn.watches.push({ path, abs, token });
+        // Every watch fires once straight after it is set, so a client can read the initial state.
+        return { ...ok, after: () => this.event(conn, path, token) };
+      }
+      case XsType.UNWATCH: {
+        const [path, token] = args;
+        const i = conn.watches.findIndex((w) => w.path === path && w.token === token);
+        if (i < 0) throw new StoreError('ENOENT');
+        conn.watches.splice(i, 1);
+        return ok;
+      }
+      case XsType.RESET_WATCHES:
+        conn.watches = [];
+        return ok;
+      case XsType.TRANSACTION_START: {
+        if (m.txId !== 0) throw new StoreError('EBUSY');
+        if (conn.txs.size >= MAX_TX_PER_CONN) throw new StoreError('ENOSPC');
+        const id = conn.nextTx++;
+        conn.txs.set(id, { id, startGen: this.store.gen, store: this.store.clone(), ops: [], accessed: new Set() });
+        return { payload: joinStrings([String(id)]) };
+      }
+      case XsType.TRANSACTION_END: {
+        if (!tx) throw new StoreError('EINVAL');
+        const how = args[0];
+        if (how !== 'T' && how !== 'F') throw new StoreError('EINVAL');
+        conn.txs.delete(tx.id);
+        try {
+          if (how === 'T') this.commit(tx);
+        } finally {
+          if (![...this.conns].some((c) => c.txs.size > 0)) this.changeLog.clear();
+        }
+        return ok;
+      }
+      case XsType.GET_DOMAIN_PATH: {
+        const id = Number(args[0]);
+        if (!/^\d+$/.test(args[0] ?? '') || id > 0xffff) throw new StoreError('EINVAL');
+        return { payload: joinStrings([`/local/domain/${id}`]) };
+      }
+      case XsType.IS_DOMAIN_INTRODUCED:
+        return { payload: joinStrings([this.store.nodes.has(`/local/domain/${args[0]}`) ? 'T' : 'F']) };
+      default:
+        if (conn.domid !== 0) throw new StoreError('EACCES');
+        throw new StoreError('ENOSYS');
+    }
+  }
+
+  /** Commit: any path the transaction touched that changed since it started is a conflict. */
+  private commit(tx: Transaction): void {
+    for (const p of tx.accessed) {
+      if ((this.changeLog.get(p) ?? -1) > tx.startGen) throw new StoreError('EAGAIN');
+    }
+    const changed: string[] = [];
+    for (const { op } of tx.ops) changed.push(...op(this.store));
+    this.apply(changed);
+    this.fire(tx.ops.map((o) => o.path));
+  }
+
+  private event(conn: Conn, path: string, token: string): void {
+    this.send(conn, { type: XsType.WATCH_EVENT, reqId: 0, txId: 0, payload: joinStrings([path, token]) });
+  }
+
+  /** Fires watches at or above each changed path, and watches below a removed subtree. */
+  private fire(changed: readonly string[]): void {
+    for (const conn of this.conns) {
+      for (const w of conn.watches) {
+        if (w.abs.startsWith('@')) continue;
+        const sent = new Set<string>();
+        for (const p of new Set(changed)) {
+          let at: string | undefined;
+          if (isUnder(p, w.abs)) at = p;
+          else if (isUnder(w.abs, p)) at = w.abs;
+          if (!at || sent.has(at)) continue;
+          const node = this.store.nodes.get(at);
+          if (node && !allowed(node.perms, conn.domid, 'r')) continue;
+          sent.add(at);
+          const home = `/local/domain/${conn.domid}/`;
+          this.event(conn, w.path.startsWith('/') || !at.startsWith(home) ? at : at.slice(home.length), w.token);
+        }
+      }
+    }
+  }
+}
