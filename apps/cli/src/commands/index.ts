@@ -1,4 +1,6 @@
 import type { CommandModule } from '../program.js';
+import { checkCommand } from './check.js';
+import { inspectCommand } from './inspect.js';
 import { diskCommand } from './disk.js';
 import { kernelCommand } from './kernel.js';
 import { xapiCommand } from './xapi.js';
@@ -10,6 +12,8 @@ import { cacheCommand } from './cache.js';
  * {@link CommandModule}; add it here to make it reachable.
  */
 export const commands: CommandModule[] = [
+  checkCommand,
+  inspectCommand,
   diskCommand,
   kernelCommand,
   xapiCommand,

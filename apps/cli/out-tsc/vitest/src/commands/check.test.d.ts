@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=check.test.d.ts.map

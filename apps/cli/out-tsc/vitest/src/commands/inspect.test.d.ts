@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=inspect.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=check.bench.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=parsers.fuzz.d.ts.map

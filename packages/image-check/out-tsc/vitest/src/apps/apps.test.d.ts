@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=apps.test.d.ts.map

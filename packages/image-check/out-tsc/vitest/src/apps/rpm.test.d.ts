@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=rpm.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=pygrub.test.d.ts.map

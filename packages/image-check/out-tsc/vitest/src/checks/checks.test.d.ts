@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=checks.test.d.ts.map

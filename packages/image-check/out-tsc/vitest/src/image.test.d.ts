@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=image.test.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=os.test.d.ts.map

@@ -1,0 +1,70 @@
+import type { ReadOnlyFileSystem } from '@xenkit/disk';
+import { PYGRUB_CONFIGS } from '../boot/find.js';
+import { listDir, parseShellVars, readText } from '../text.js';
+import type { Check } from './types.js';
+
+const WANT = ['console=tty0', 'console=ttyS0,115200n8'];
+
+/** GRUB_CMDLINE_LINUX and _DEFAULT from /etc/default/grub and /etc/default/grub.d/*.cfg (sourced after it). */
+async function grubDefaults(fs: ReadOnlyFileSystem): Promise<{ files: string[]; cmdline: string } | null> {
+  const files = ['/etc/default/grub', ...(await listDir(fs, '/etc/default/grub.d')).filter((n) => n.endsWith('.cfg')).map((n) => `/etc/default/grub.d/${n}`)];
+  const vars = new Map<string, string>();
+  const read: string[] = [];
+  for (const f of files) {
+    const t = await readText(fs, f);
+    if (t === null) continue;
+    read.push(f);
+    for (const [k, v] of parseShellVars(t)) vars.set(k, v.replace(/\$\{?(\w+)\}?/g, (_m, n: string) => vars.get(n) ?? ''));
+  }
+  if (read.length === 0) return null;
+  return { files: read, cmdline: `${vars.get('GRUB_CMDLINE_LINUX') ?? ''} ${vars.get('GRUB_CMDLINE_LINUX_DEFAULT') ?? ''}`.trim() };
+}
+
+function consoles(args: string): string[] {
+  return args.split(/\s+/).filter((a) => a.startsWith('console='));
+}
+
+export const consoleLog: Check = {
+  id: 'console-log',
+  title: 'The kernel writes its boot log to ttyS0',
+  requirement: 'Ensure image writes boot log to console',
+  async run(ctx) {
+    const boot = await ctx.boot();
+    if (!boot) {
+      return {
+        status: 'fail',
+        summary: 'no boot loader config found, so no kernel command line to check (pygrub could not boot this image either)',
+        evidence: [`none of ${PYGRUB_CONFIGS.map((c) => c.path).join(', ')}`],
+        fix: 'Install a boot loader (grub2) and generate its config with `update-grub` / `grub2-mkconfig -o /boot/grub2/grub.cfg`.',
+      };
+    }
+    const { config, entry } = boot;
+    if (!entry) {
+      return { status: 'fail', summary: `${config.file} has no boot entries`, evidence: [`${config.format} config ${config.file}`], fix: 'Regenerate the boot loader config (update-grub / grub2-mkconfig).' };
+    }
+    const args = entry.args;
+    const have = consoles(args);
+    const evidence = [`${config.file} (${config.format}): default entry "${entry.title}" (${config.defaultReason})`, `kernel ${entry.kernel ?? '?'} ${args}`];
+    if (config.pygrubIndex < 0) {
+      evidence.push(`pygrub (Xen PV) finds no entry in ${config.file}: it does not read BLS snippets`);
+    } else if (config.pygrubIndex !== config.defaultIndex) {
+      const p = config.entries[config.pygrubIndex];
+      evidence.push(`pygrub (Xen PV) would boot entry ${config.pygrubIndex} "${p?.title}" instead: ${consoles(p?.args ?? '').join(' ') || 'no console='}`);
+    }
+    const fixGrub = 'Set GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200n8" in /etc/default/grub, then run update-grub (Debian/Ubuntu) or grub2-mkconfig -o /boot/grub2/grub.cfg (Fedora/RHEL/SUSE).';
+    const isGrub = config.format === 'grub2' || config.format === 'grub2-bls';
+    const defaults = isGrub ? await grubDefaults(ctx.fs) : null;
+    if (defaults) evidence.push(`${defaults.files.join(', ')}: ${consoles(defaults.cmdline).join(' ') || 'no console='}`);
+    if (!have.some((c) => c.startsWith('console=ttyS0'))) {
+      return { status: 'fail', summary: `the default entry's command line has no console=ttyS0 (${have.join(' ') || 'no console= at all'})`, evidence, fix: isGrub ? fixGrub : `Append console=tty0 console=ttyS0,115200n8 to the default entry's kernel line in ${config.file}.` };
+    }
+    if (isGrub && !(defaults && consoles(defaults.cmdline).some((c) => c.startsWith('console=ttyS0')))) {
+      return { status: 'warn', summary: 'the boot entry has console=ttyS0, but /etc/default/grub does not, so the next update-grub drops it', evidence, fix: fixGrub };
+    }
+    const missing = WANT.filter((w) => !have.includes(w));
+    if (missing.length > 0) {
+      return { status: 'warn', summary: `console=ttyS0 is set, but not exactly as the guide asks (missing ${missing.join(' ')})`, evidence, fix: isGrub ? fixGrub : `Use console=tty0 console=ttyS0,115200n8 in ${config.file}.` };
+    }
+    return { status: 'pass', summary: 'the default entry passes console=tty0 console=ttyS0,115200n8', evidence, fix: '' };
+  },
+};

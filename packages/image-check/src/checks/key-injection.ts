@@ -1,0 +1,60 @@
+import type { ReadOnlyFileSystem } from '@xenkit/disk';
+import { enablementLinks, findUnit, serviceState } from '../services.js';
+import { isFile, listDir, readText } from '../text.js';
+import { enabledModules, readCloudConfig } from './cloud-config.js';
+import type { Check } from './types.js';
+
+/** The xenkit guest agent's install contract (apps/guest-agent): enabled unit + entry script. */
+export const XENKIT_AGENT_UNIT = 'xenkit-agent.service';
+export const XENKIT_AGENT_SCRIPT = '/usr/local/lib/xenkit-agent/xenkit-agent.mjs';
+
+async function xenkitAgent(fs: ReadOnlyFileSystem): Promise<string[] | null> {
+  const unit = (await isFile(fs, `/etc/systemd/system/${XENKIT_AGENT_UNIT}`)) ? `/etc/systemd/system/${XENKIT_AGENT_UNIT}` : (await isFile(fs, `/usr/lib/systemd/system/${XENKIT_AGENT_UNIT}`)) ? `/usr/lib/systemd/system/${XENKIT_AGENT_UNIT}` : null;
+  if (!unit || !(await isFile(fs, XENKIT_AGENT_SCRIPT))) return null;
+  const link = (await enablementLinks(fs)).find((l) => l.name === XENKIT_AGENT_UNIT || l.target.endsWith(`/${XENKIT_AGENT_UNIT}`));
+  return link ? [`${link.path} -> ${link.target}`, `${unit} installed`, `${XENKIT_AGENT_SCRIPT} present`] : null;
+}
+
+/** Boot scripts that fetch keys from the metadata service (the guide's rc.local recipe and kin). */
+async function metadataScripts(fs: ReadOnlyFileSystem): Promise<string[]> {
+  const candidates = ['/etc/rc.local', '/etc/rc.d/rc.local'];
+  for (const d of ['/etc/init.d', '/usr/local/sbin', '/usr/local/bin', '/etc/local.d']) {
+    for (const n of (await listDir(fs, d)).slice(0, 300)) candidates.push(`${d}/${n}`);
+  }
+  const hits: string[] = [];
+  for (const p of candidates) {
+    const text = await readText(fs, p, 1024 * 1024);
+    if (text && /169\.254\.169\.254\/[^\s'"]*public-keys/.test(text)) hits.push(`${p} fetches http://169.254.169.254/…/public-keys`);
+  }
+  return hits;
+}
+
+export const keyInjection: Check = {
+  id: 'key-injection',
+  title: 'Something injects the SSH public key at boot',
+  requirement: 'Access instance by using ssh public key (cloud-init)',
+  async run(ctx) {
+    const fs = ctx.fs;
+    const found: string[] = [];
+    const notes: string[] = [];
+    const cfg = await ctx.memo('cloud-config', () => readCloudConfig(fs));
+    if (cfg.installed && !(await isFile(fs, '/etc/cloud/cloud-init.disabled'))) {
+      const mods = enabledModules(cfg);
+      if (mods.has('ssh')) found.push(`cloud-init's ssh module is enabled (${cfg.files[0] ?? '/etc/cloud/cloud.cfg'})`);
+      else notes.push('cloud-init is installed but its ssh module is not in any module list');
+    }
+    const agent = await xenkitAgent(fs);
+    if (agent) found.push(`xenkit guest agent: ${agent.join(', ')}`);
+    const nova = await serviceState(fs, ['nova-agent.service'], ['nova-agent']);
+    if (nova.enabled) found.push(`nova-agent enabled (${nova.evidence.join('; ')})`);
+    else if (await findUnit(fs, 'nova-agent.service')) notes.push('nova-agent is installed but not enabled');
+    found.push(...(await metadataScripts(fs)));
+    if (found.length > 0) return { status: 'pass', summary: found.length === 1 ? `${found[0]}` : `${found.length} mechanisms inject the key: ${found.map((f) => f.split(/[ (:]/)[0]).join(', ')}`, evidence: [...found, ...notes], fix: '' };
+    return {
+      status: 'fail',
+      summary: 'nothing in the image fetches the SSH public key from the metadata service or config drive',
+      evidence: notes.length ? notes : ['no cloud-init ssh module, xenkit agent, nova-agent, or metadata-fetching boot script'],
+      fix: 'Install cloud-init (its ssh module injects the key), or install the xenkit guest agent, or add the guide\'s rc.local script fetching http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key.',
+    };
+  },
+};

@@ -1,0 +1,72 @@
+import { isXenkitError } from '@xenkit/core';
+import { bootFilePath } from '../boot/find.js';
+import { readBytes } from '../text.js';
+import type { Check } from './types.js';
+
+const MAX_KERNEL = 128 * 1024 * 1024;
+
+function below3(version: string | undefined): boolean | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  return m ? Number(m[1]) < 3 : undefined;
+}
+
+export const pvKernel: Check = {
+  id: 'pv-kernel',
+  title: 'The default kernel can boot paravirtualised on Xen',
+  requirement: 'Paravirtualized Xen support in the kernel (Xen hypervisor only)',
+  async run(ctx) {
+    const boot = await ctx.boot();
+    const entry = boot?.entry;
+    const linux = { os_type: 'linux' };
+    if (!boot || !entry?.kernel) {
+      return { status: 'skip', summary: 'no default boot entry with a kernel to examine (see console-log)', evidence: [], fix: '', properties: linux };
+    }
+    if (boot.config.pygrubIndex < 0) {
+      return {
+        status: 'warn',
+        summary: `pygrub cannot boot this image paravirtualised: ${boot.config.file} has only BLS entries, which pygrub does not read`,
+        evidence: [`${boot.config.file} (${boot.config.format}): ${boot.config.entries.length} BLS entries, no menuentry`],
+        fix: 'For PV boot set GRUB_ENABLE_BLSCFG=false in /etc/default/grub and regenerate grub.cfg (grub2-mkconfig -o /boot/grub2/grub.cfg); HVM boot is unaffected.',
+        properties: { ...linux, vm_mode: 'hvm' },
+      };
+    }
+    const path = await bootFilePath(ctx.fs, boot.config, entry.kernel);
+    if (!path) {
+      return { status: 'fail', summary: `the default entry's kernel ${entry.kernel} is not in the image`, evidence: [`${boot.config.file}: "${entry.title}" → ${entry.kernel}`], fix: 'Regenerate the boot loader config for the kernels actually installed.', properties: linux };
+    }
+    if (!ctx.kernelAnalyzer) {
+      return { status: 'skip', summary: 'kernel analysis is not available in this build', evidence: [`default kernel ${path}`], fix: '', properties: linux };
+    }
+    const bytes = await readBytes(ctx.fs, path, MAX_KERNEL);
+    if (!bytes) return { status: 'error', summary: `cannot read ${path}`, evidence: [], fix: '', properties: linux };
+    let facts;
+    try {
+      facts = await ctx.kernelAnalyzer(bytes, path);
+    } catch (e) {
+      if (!isXenkitError(e) || e.category !== 'input') throw e;
+      // Xen's loaders would reject the same bytes.
+      return { status: 'fail', summary: `Xen cannot load the default kernel ${path}: ${e.message}`, evidence: [`${e.code}: ${e.message}`], fix: 'Make the default boot entry point at a real Linux kernel built with Xen support.', properties: linux };
+    }
+    const evidence = [`default kernel ${path}${facts.version ? ` (Linux ${facts.version})` : ''}`, ...facts.reasons];
+    const old = below3(facts.version);
+    if (facts.pv) {
+      return { status: 'pass', summary: `Linux ${facts.version ?? '?'} boots as a Xen PV guest`, evidence, fix: '', properties: { ...linux, vm_mode: 'xen' } };
+    }
+    if (old === false) {
+      return {
+        status: 'warn',
+        summary: `Linux ${facts.version} (≥ 3.0) shows no Xen PV support; it boots HVM, and PV only with a kernel built with CONFIG_XEN`,
+        evidence,
+        fix: 'Boot it HVM (vm_mode=hvm), or install a distribution kernel built with CONFIG_XEN/CONFIG_XEN_PV.',
+        properties: { ...linux, vm_mode: 'hvm' },
+      };
+    }
+    return {
+      status: 'fail',
+      summary: `Linux ${facts.version ?? '(unknown version)'} is older than 3.0 and has no Xen support compiled in: it cannot boot paravirtualised`,
+      evidence,
+      fix: 'Install the distribution\'s Xen kernel (e.g. kernel-xen on RHEL/CentOS 5, linux-image-xen on old Debian) and make it the default boot entry, or boot HVM.',
+      properties: { ...linux, vm_mode: 'hvm' },
+    };
+  },
+};

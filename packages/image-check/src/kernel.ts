@@ -1,0 +1,13 @@
+import { analyzeKernel } from '@xenkit/pv-kernel';
+import type { KernelAnalyzer } from './checks/types.js';
+
+/** The pv-kernel package as the pv-kernel check's analyzer: Xen's own PV acceptance rules. */
+export const pvKernelAnalyzer: KernelAnalyzer = async (bytes, fileName) => {
+  const a = await analyzeKernel(bytes, { name: fileName });
+  return {
+    ...(a.version ? { version: a.version } : {}),
+    pv: a.verdict.pv,
+    pvh: a.verdict.pvh,
+    reasons: a.verdict.reasons,
+  };
+};

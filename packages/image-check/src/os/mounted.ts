@@ -1,0 +1,65 @@
+import { FsError, ResolvingFileSystem, type ReadOnlyFileSystem, type ResolveOps } from '@xenkit/disk';
+
+export interface Mount {
+  /** Absolute mount point in the guest ("/", "/boot"). */
+  path: string;
+  fs: ReadOnlyFileSystem;
+}
+
+/**
+ * Several filesystems seen as the guest sees them once its fstab is mounted: `/boot/grub/grub.cfg`
+ * reads the separate /boot filesystem when there is one. Symlinks resolve across mounts exactly as in
+ * the guest (`/vmlinuz -> boot/vmlinuz-6.1` lands in the /boot filesystem), still confined to the
+ * guest's root, by the shared resolver of {@link ResolvingFileSystem}.
+ */
+export class MountedFileSystem extends ResolvingFileSystem {
+  readonly description: string;
+  private readonly mounts: Mount[];
+  protected readonly ops: ResolveOps;
+
+  constructor(mounts: Mount[]) {
+    super();
+    // Longest mount point first, so /boot/efi wins over /boot and /boot over /.
+    this.mounts = [...mounts].sort((a, b) => b.path.length - a.path.length);
+    this.description = mounts.find((m) => m.path === '/')?.fs.description ?? 'guest';
+    this.ops = {
+      lstatCanonical: async (p) => {
+        const { fs, rel } = this.route(p);
+        try {
+          return await fs.lstat(rel);
+        } catch (e) {
+          if (e instanceof FsError && (e.code === 'E_FS_NOT_FOUND' || e.code === 'E_FS_NOT_DIRECTORY')) return null;
+          throw e;
+        }
+      },
+      readlinkCanonical: (p) => {
+        const { fs, rel } = this.route(p);
+        return fs.readlink(rel);
+      },
+    };
+  }
+
+  /** The filesystem a canonical path lives on, and the path inside it. */
+  route(canonical: string): { fs: ReadOnlyFileSystem; rel: string; mount: string } {
+    for (const m of this.mounts) {
+      if (m.path === '/') return { fs: m.fs, rel: canonical, mount: '/' };
+      if (canonical === m.path) return { fs: m.fs, rel: '/', mount: m.path };
+      if (canonical.startsWith(`${m.path}/`)) return { fs: m.fs, rel: canonical.slice(m.path.length), mount: m.path };
+    }
+    throw new FsError('E_FS_NOT_FOUND', `no filesystem mounted at / to read ${canonical}`, { path: canonical, fs: 'guest' });
+  }
+
+  protected readdirCanonical(path: string): Promise<string[]> {
+    const { fs, rel } = this.route(path);
+    return fs.readdir(rel);
+  }
+
+  protected readFileCanonical(path: string, size: number): Promise<Uint8Array> {
+    const { fs, rel } = this.route(path);
+    return fs.readFile(rel, { maxBytes: size });
+  }
+
+  async close(): Promise<void> {
+    for (const m of this.mounts) await m.fs.close();
+  }
+}

@@ -1,0 +1,99 @@
+import { FsError, type ReadOnlyFileSystem } from '@xenkit/disk';
+
+/** Config files we read are small; anything bigger is not a config file we understand. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** A text file's contents, or null when it is missing, a directory, or unreadable as a file. */
+export async function readText(fs: ReadOnlyFileSystem, path: string, maxBytes = MAX_CONFIG_BYTES): Promise<string | null> {
+  try {
+    return decoder.decode(await fs.readFile(path, { maxBytes }));
+  } catch (e) {
+    if (e instanceof FsError) return null;
+    throw e;
+  }
+}
+
+export async function readBytes(fs: ReadOnlyFileSystem, path: string, maxBytes: number): Promise<Uint8Array | null> {
+  try {
+    return await fs.readFile(path, { maxBytes });
+  } catch (e) {
+    if (e instanceof FsError) return null;
+    throw e;
+  }
+}
+
+/** Directory entries, or [] when the directory is missing. */
+export async function listDir(fs: ReadOnlyFileSystem, path: string): Promise<string[]> {
+  try {
+    return await fs.readdir(path);
+  } catch (e) {
+    if (e instanceof FsError) return [];
+    throw e;
+  }
+}
+
+export async function isDir(fs: ReadOnlyFileSystem, path: string): Promise<boolean> {
+  try {
+    return (await fs.stat(path)).type === 'directory';
+  } catch (e) {
+    if (e instanceof FsError) return false;
+    throw e;
+  }
+}
+
+export async function isFile(fs: ReadOnlyFileSystem, path: string): Promise<boolean> {
+  try {
+    return (await fs.stat(path)).type === 'file';
+  } catch (e) {
+    if (e instanceof FsError) return false;
+    throw e;
+  }
+}
+
+/** The symlink target stored at `path`, or null when it is not a symlink. */
+export async function linkTarget(fs: ReadOnlyFileSystem, path: string): Promise<string | null> {
+  try {
+    return await fs.readlink(path);
+  } catch (e) {
+    if (e instanceof FsError) return null;
+    throw e;
+  }
+}
+
+/** Lines without comments (`#` to end of line when `#` starts the line or follows blanks) and blanks. */
+export function meaningfulLines(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (line.length > 0) out.push(line);
+  }
+  return out;
+}
+
+/** KEY=value pairs of a shell-style file (os-release, /etc/default/grub, ufw.conf), quotes removed. */
+export function parseShellVars(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw);
+    if (!m) continue;
+    vars.set(m[1] as string, unquote((m[2] as string).trim()));
+  }
+  return vars;
+}
+
+/** Remove one level of shell quoting from a simple value (no command substitution). */
+export function unquote(value: string): string {
+  let v = value;
+  if (!v.startsWith('"') && !v.startsWith("'")) v = v.replace(/\s+#.*$/, '');
+  if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v.endsWith(v[0] as string)) {
+    v = v.slice(1, -1);
+    if (value[0] === '"') v = v.replace(/\\(["\\$`])/g, '$1');
+  }
+  return v;
+}
+
+/** Path helpers for POSIX paths inside a guest. */
+export function joinGuest(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+}
