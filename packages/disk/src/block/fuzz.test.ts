@@ -8,10 +8,10 @@ describe('formats fuzz (short seeded run; the long one is `npm run fuzz`)', () =
 
   it('mutated qcow2/VHD/raw images only ever give input errors', async () => {
     requireTools('qemu-img', 'qemu-io');
-    const r = await fuzzFormats(tmp.path, 3, 20261126);
+    const r = await fuzzFormats(tmp.path, 3, 20261126, 150);
     expect(r.iterations).toBeGreaterThan(20);
     // Both outcomes must occur, or the mutations are too weak (all open) or too blunt (none do).
     expect(r.opened).toBeGreaterThan(0);
     expect(Object.keys(r.refused).length).toBeGreaterThan(2);
-  }, 60_000);
+  }, 180_000);
 });

@@ -111,13 +111,17 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * Run mutations for `seconds`. Throws (keeping the failing image in `dir/crash-*`) when opening or
  * reading throws anything other than an input error, or hangs.
  */
-export async function fuzzFormats(dir: string, seconds: number, seed: number): Promise<FuzzResult> {
+/**
+ * Mutate the seed images for `seconds`, and for at least `minIterations` cases: the test suite sets a
+ * floor so a loaded machine still runs the same seeded cases and its assertions stay deterministic.
+ */
+export async function fuzzFormats(dir: string, seconds: number, seed: number, minIterations = 0): Promise<FuzzResult> {
   mkdirSync(dir, { recursive: true });
   const seeds = buildSeeds(dir).map((p) => ({ p, bytes: readFileSync(p) }));
   const r = rng(seed);
   const result: FuzzResult = { iterations: 0, refused: {}, opened: 0 };
   const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline || result.iterations < minIterations) {
     const s = seeds[Math.floor(r() * seeds.length)] as { p: string; bytes: Buffer };
     const ext = s.p.slice(s.p.lastIndexOf('.'));
     const path = join(dir, `case${ext}`);

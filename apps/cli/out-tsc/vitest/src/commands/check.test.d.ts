@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=check.test.d.ts.map

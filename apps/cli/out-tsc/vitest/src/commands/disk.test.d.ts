@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=disk.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=inspect.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=ext.test.d.ts.map

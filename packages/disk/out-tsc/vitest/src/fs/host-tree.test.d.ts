@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=host-tree.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=probe-disk.test.d.ts.map

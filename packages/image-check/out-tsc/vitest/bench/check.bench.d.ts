@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=check.bench.d.ts.map

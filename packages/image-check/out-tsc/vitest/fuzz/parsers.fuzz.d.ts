@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=parsers.fuzz.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=apps.test.d.ts.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=rpm.test.d.ts.map

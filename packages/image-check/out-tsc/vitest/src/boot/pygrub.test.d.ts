@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=pygrub.test.d.ts.map

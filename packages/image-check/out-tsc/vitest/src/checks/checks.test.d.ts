@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=checks.test.d.ts.map

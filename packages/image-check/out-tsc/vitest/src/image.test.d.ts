@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=image.test.d.ts.map

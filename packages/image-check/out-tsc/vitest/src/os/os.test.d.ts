@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=os.test.d.ts.map
