@@ -1,11 +1,13 @@
 import { readFile, stat } from 'node:fs/promises';
-import { silentLogger, toXenkitError, type Logger } from '@xenkit/core';
+import { UsageError, silentLogger, toXenkitError, type Logger } from '@xenkit/core';
+import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { isBzImage, locatePayload, protocolString, readSetupHeader } from './bzimage.js';
 import { detectCodec, openDecoder, sizeHint, type Codec } from './codecs/index.js';
 import { ElfReader, machineName } from './elf.js';
 import { KernelError } from './errors.js';
 import { Lz4SeekableImage } from './codecs/lz4-seek.js';
 import { ProgressiveImage, type KernelImage } from './image.js';
+import { diskImageKind, locateFileInImage, readHead, type ImageKernelSource } from './in-image.js';
 import type { XenNote } from './notes.js';
 import { scanXen, xenVerdict, type XenVerdict } from './xen.js';
 
@@ -41,17 +43,52 @@ export interface KernelAnalysis {
   /** How many decompressed bytes were needed, and whether that was the whole image. */
   decompressedBytes: number;
   decompressedAll: boolean;
+  /** Where the kernel was read from when it came out of a disk image. */
+  image?: ImageKernelSource;
 }
 
 const DEFAULT_MAX_OUTPUT = 256 << 20;
 // No kernel file is near this size; refusing it early keeps a wrong path from being read into memory.
 const MAX_INPUT = 1 << 30;
 
-/** A kernel: bytes, a host path, or a stream of bytes (a Node Readable, a file inside an image...). */
-export type KernelInput = Uint8Array | string | AsyncIterable<Uint8Array>;
+/** A file inside an already opened filesystem (an ext volume of an image, a host tree...). */
+export interface FileInFilesystem {
+  fs: ReadOnlyFileSystem;
+  path: string;
+}
 
-async function load(input: KernelInput, label: string): Promise<Uint8Array> {
+/** A file inside a disk image on the host; the volume is found by where the path exists unless named. */
+export interface FileInImage {
+  image: string;
+  path: string;
+  /** probeDisk's volume id ("p1", "lv:vg/root"). */
+  volume?: string;
+}
+
+/** A kernel: bytes, a host path, a stream of bytes (a Node Readable...), or a file inside a filesystem or image. */
+export type KernelInput = Uint8Array | string | AsyncIterable<Uint8Array> | FileInFilesystem | FileInImage;
+
+// Streams are objects too (an fs.ReadStream even has a `path`): only a non-iterable object is a location.
+function isLocation(input: KernelInput): input is FileInFilesystem | FileInImage {
+  return typeof input === 'object' && !(input instanceof Uint8Array) && !(Symbol.asyncIterator in input);
+}
+
+function isFileInFilesystem(input: KernelInput): input is FileInFilesystem {
+  return isLocation(input) && 'fs' in input && 'path' in input;
+}
+
+function isFileInImage(input: KernelInput): input is FileInImage {
+  return isLocation(input) && 'image' in input && 'path' in input;
+}
+
+async function load(input: Exclude<KernelInput, FileInImage>, label: string): Promise<Uint8Array> {
   if (input instanceof Uint8Array) return input;
+  if (isFileInFilesystem(input)) {
+    // readFile follows symlinks inside the filesystem's root only, and refuses files past the cap.
+    const st = await input.fs.stat(input.path);
+    if (st.type !== 'file') throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is a ${st.type}, not a kernel file`, { type: st.type });
+    return input.fs.readFile(input.path, { maxBytes: MAX_INPUT });
+  }
   if (typeof input !== 'string') {
     // Streams are gathered (bounded): the bzImage header and the gzip/ELF checks need random access.
     const parts: Uint8Array[] = [];
@@ -68,6 +105,8 @@ async function load(input: KernelInput, label: string): Promise<Uint8Array> {
     if (st.isDirectory()) {
       throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is a directory, not a kernel file`);
     }
+    // A disk image given where a kernel is expected: say so before reading it (or calling it corrupt).
+    if (!looksLikeKernel(await readHead(input, 0x400))) await refuseDiskImage(input);
     if (st.size > MAX_INPUT) {
       throw new KernelError('E_KERNEL_TOO_LARGE', `${label} is ${st.size} bytes, larger than any kernel`, { size: st.size });
     }
@@ -82,7 +121,17 @@ async function load(input: KernelInput, label: string): Promise<Uint8Array> {
  * Xen notes, then decide as Xen's PV domain builder would.
  */
 export async function analyzeKernel(input: KernelInput, options: AnalyzeOptions = {}): Promise<KernelAnalysis> {
-  const label = options.name ?? (typeof input === 'string' ? input : 'kernel');
+  if (isFileInImage(input)) {
+    const located = await locateFileInImage(input.image, input.path, { volume: input.volume, logger: options.logger });
+    try {
+      const name = options.name ?? `${input.image}:${located.source.volume}:${located.source.path}`;
+      const analysis = await analyzeKernel({ fs: located.fs, path: located.source.path }, { ...options, name });
+      return { ...analysis, image: located.source };
+    } finally {
+      await located.close();
+    }
+  }
+  const label = options.name ?? (typeof input === 'string' ? input : isFileInFilesystem(input) ? `${input.fs.description}:${input.path}` : 'kernel');
   const log = (options.logger ?? silentLogger).child({ kernel: label });
   const cap = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   const file = await load(input, label);
@@ -180,6 +229,18 @@ export function bannerVersion(bytes: Uint8Array): string | null {
     at = buf.indexOf('Linux version ', start);
   }
   return null;
+}
+
+function looksLikeKernel(head: Uint8Array): boolean {
+  return isBzImage(head) || (head[0] === 0x1f && head[1] === 0x8b) || (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46);
+}
+
+async function refuseDiskImage(path: string): Promise<void> {
+  const kind = await diskImageKind(path);
+  if (kind === null) return;
+  throw new UsageError('E_KERNEL_IS_DISK_IMAGE', `${path} is a disk image (${kind}), not a kernel; name the kernel inside it with --path (e.g. --path /boot/vmlinuz-VERSION)`, {
+    details: { path, kind },
+  });
 }
 
 function releaseOf(text: string | null): string | null {

@@ -12,3 +12,5 @@ export {
   type GuideVerdict,
   type KernelEvidence,
 } from './guide.js';
+export type { FileInFilesystem, FileInImage } from './analyze.js';
+export { locateFileInImage, diskImageKind, type ImageKernelSource, type LocatedFile, type LocateOptions } from './in-image.js';

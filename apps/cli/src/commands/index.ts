@@ -3,6 +3,7 @@ import { checkCommand } from './check.js';
 import { inspectCommand } from './inspect.js';
 import { diskCommand } from './disk.js';
 import { kernelCommand } from './kernel.js';
+import { xapiCommand } from './xapi.js';
 import { labCommand } from './lab.js';
 import { cacheCommand } from './cache.js';
 
@@ -15,6 +16,7 @@ export const commands: CommandModule[] = [
   inspectCommand,
   diskCommand,
   kernelCommand,
+  xapiCommand,
   labCommand,
   cacheCommand,
 ];

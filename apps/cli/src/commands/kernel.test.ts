@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildElfKernel, centos5XenGuest, compressWith, exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { readFileSync } from 'node:fs';
+import { buildElfKernel, buildImage, buildTree, centos5XenGuest, compressWith, exec, requireTools, tempDir, type BuiltImage } from '@xenkit/fixtures';
 import { runCaptured } from '../test-helpers/capture.js';
 
 const READNOTES = '/usr/lib/xen-4.17/bin/readnotes';
@@ -24,7 +25,18 @@ beforeAll(() => {
   xenGz = join(tmp.path, 'vmlinuz-2.6.18-8.el5xen');
   compressWith('gzip', xen, xenGz, false);
   plain = buildElfKernel(tmp.path, 'vmlinux-2.6.32', { bits: 64, banner: 'Linux version 2.6.32-71.el6.x86_64 (mockbuild)' });
+  requireTools('sfdisk', 'mke2fs', 'qemu-img');
+  const tree = buildTree(join(tmp.path, 'root'), {
+    'boot/vmlinuz-2.6.18-8.el5xen': readFileSync(xenGz),
+    vmlinuz: { symlink: 'boot/vmlinuz-2.6.18-8.el5xen' },
+  });
+  const other = buildTree(join(tmp.path, 'other'), { 'boot/vmlinuz-2.6.18-8.el5xen': readFileSync(plain) });
+  image = buildImage({ dir: tmp.path, name: 'guest', table: 'mbr', format: 'qcow2', partitions: [{ sizeMiB: 4, fs: 'ext4', tree }] });
+  twice = buildImage({ dir: tmp.path, name: 'twice', table: 'mbr', partitions: [{ sizeMiB: 4, fs: 'ext4', tree }, { sizeMiB: 4, fs: 'ext3', tree: other }] });
 });
+
+let image: BuiltImage;
+let twice: BuiltImage;
 
 describe('xenkit kernel', () => {
   it('prints version, container, codec, ELF, every note as readnotes does, and the verdict; exit 0 when PV-capable', async () => {
@@ -64,5 +76,36 @@ describe('xenkit kernel', () => {
     const missing = await runCaptured(['kernel', join(tmp.path, 'nope'), '--json']);
     expect(missing.status).toBe(2);
     expect(JSON.parse(missing.stdout).error.code).toBe('E_NOT_FOUND');
+  });
+
+  it('IMAGE --path reads the kernel inside a qcow2 image, through a symlink, with the notes readnotes prints for the ELF', async () => {
+    const r = await runCaptured(['kernel', image.path, '--path', '/vmlinuz', '--exhaustive']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`image\\s+${image.path.replace(/[.]/g, '\\.')} \\(qcow2\\), ext4 on p1, /vmlinuz -> /boot/vmlinuz-2\\.6\\.18-8\\.el5xen`));
+    const peer = exec(READNOTES, [xen]).stdout.trim().split('\n');
+    const ours = r.stdout.split('\n').filter((l) => l.startsWith('  ') && !l.startsWith('  - ')).map((l) => l.slice(2));
+    expect(ours).toEqual(peer);
+    const json = JSON.parse((await runCaptured(['kernel', image.rawPath, '--path', '/boot/vmlinuz-2.6.18-8.el5xen', '--json'])).stdout);
+    expect(json).toMatchObject({ codec: 'gzip', image: { format: 'raw', volume: 'p1', filesystem: 'ext4' }, verdict: { pv: true } });
+  });
+
+  it('two volumes holding the path: exit 2 listing them; --volume chooses', async () => {
+    const r = await runCaptured(['kernel', twice.path, '--path', '/boot/vmlinuz-2.6.18-8.el5xen']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^E_KERNEL_IMAGE_AMBIGUOUS: .*p1:\/boot\/vmlinuz-2\.6\.18-8\.el5xen, p2:\/boot\/vmlinuz-2\.6\.18-8\.el5xen.*--volume/);
+    const p2 = await runCaptured(['kernel', twice.path, '--path', '/boot/vmlinuz-2.6.18-8.el5xen', '--volume', 'p2']);
+    expect(p2.status).toBe(1); // p2 holds the kernel without Xen notes
+    expect(p2.stdout).toMatch(/ext3 on p2/);
+  });
+
+  it('a disk image without --path is a usage error that says to pass --path; --volume alone is refused', async () => {
+    for (const file of [image.path, image.rawPath]) {
+      const r = await runCaptured(['kernel', file]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^E_KERNEL_IS_DISK_IMAGE: .*is a disk image .*--path/);
+    }
+    const r = await runCaptured(['kernel', image.path, '--volume', 'p1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^E_USAGE: --volume needs --path/);
   });
 });

@@ -1,31 +1,51 @@
 import { KernelError } from '../errors.js';
+import { lzmaRun, PROBS, YIELD_EVERY } from './lzma-run.js';
 
 /**
  * The LZMA decoder shared by .lzma and xz/LZMA2, written from the LZMA SDK's lzma-specification.txt.
- * State (probabilities, reps, the dictionary ring) lives on the object so LZMA2 can carry it across chunks;
- * each run copies it into locals for speed. Output goes into a dictionary-sized ring and is handed out as
- * slices, at least every YIELD_EVERY bytes, which the caller must copy before asking for more.
+ * State (probabilities, reps, the dictionary ring) lives on the object so LZMA2 can carry it across chunks.
+ * Output goes into a dictionary-sized ring and is handed out as slices, at least every YIELD_EVERY bytes,
+ * which the caller must copy before asking for more.
+ *
+ * Speed: the symbol loop is `lzmaRun` (lzma-run.ts), a plain function, because V8 optimises a hot loop inside
+ * a generator poorly; it keeps the range coder, window position and reps in locals and writes every bit decode
+ * out in place — a helper closure over `range`/`code` would force them into a heap context and cost a call
+ * per bit.
  */
-const STATES = 12;
-const YIELD_EVERY = 1 << 20;
-const LEN_PROBS = 2 + 16 * 8 * 2 + 256; // choice, choice2, low[16][8], mid[16][8], high[256]
+const EMPTY = new Uint8Array(0);
 
+/** Decoder state; its fields are shared with lzmaRun (lzma-run.ts) and private to this codec. */
 export class LzmaCore {
   readonly window: Uint8Array;
-  private wpos = 0;
-  private flushed = 0;
-  /** Bytes since the last dictionary reset (bounds match distances). */
-  private dictLen = 0;
-  private lc = 0;
-  private lp = 0;
-  private pb = 0;
-  private literal = new Uint16Array(0);
-  private readonly probs = new Uint16Array(STATES * 16 * 2 + STATES * 4 + 4 * 64 + 115 + 16 + LEN_PROBS * 2);
-  private state = 0;
-  private reps = [0, 0, 0, 0];
+  wpos = 0;
+  flushed = 0;
+  /** Bytes since the last dictionary reset (bounds match distances; positions for lp/pb count from it). */
+  dictLen = 0;
+  lc = 0;
+  lp = 0;
+  pb = 0;
+  literal = new Uint16Array(0);
+  readonly probs = new Uint16Array(PROBS);
+  state = 0;
+  rep0 = 0;
+  rep1 = 0;
+  rep2 = 0;
+  rep3 = 0;
+  // The range coder of the current decode() call, and what lzmaRun has left to do in it.
+  input: Uint8Array = EMPTY;
+  ip = 0;
+  end = 0;
+  range = 0;
+  code = 0;
+  /** Bytes this decode() call may still produce, and has produced. */
+  left = 0;
+  produced = 0;
+  /** Bytes of a match still to copy once the ring has been handed out and wrapped. */
+  pendingLen = 0;
+  marker = false;
 
   /** The ring is the dictionary size, but never more than the output cap: no match can reach further back. */
-  constructor(dictSize: number, private readonly label: string, cap: number) {
+  constructor(dictSize: number, readonly label: string, cap: number) {
     this.window = new Uint8Array(Math.min(Math.max(dictSize, 4096), cap));
   }
 
@@ -42,7 +62,7 @@ export class LzmaCore {
     this.literal.fill(1024);
     this.probs.fill(1024);
     this.state = 0;
-    this.reps = [0, 0, 0, 0];
+    this.rep0 = this.rep1 = this.rep2 = this.rep3 = 0;
   }
 
   resetDictionary(): void {
@@ -51,6 +71,10 @@ export class LzmaCore {
 
   private fail(what: string): never {
     throw new KernelError('E_KERNEL_CORRUPT', `${this.label}: corrupt LZMA data: ${what}`);
+  }
+
+  private truncated(): never {
+    throw new KernelError('E_KERNEL_TRUNCATED', `${this.label}: LZMA data ends early (truncated payload)`);
   }
 
   /** Bytes [flushed, wpos) not yet handed out. */
@@ -81,225 +105,34 @@ export class LzmaCore {
    * Returns where the range coder stopped reading and whether an end marker was seen.
    */
   *decode(input: Uint8Array, start: number, end: number, limit: number): Generator<Uint8Array, { ip: number; produced: number; marker: boolean }> {
-    const label = this.label;
-    let ip = start;
-    const next = (): number => {
-      if (ip >= end) throw new KernelError('E_KERNEL_TRUNCATED', `${label}: LZMA data ends early (truncated payload)`);
-      return input[ip++] as number;
-    };
-    if (next() !== 0) this.fail('range coder does not start with 0');
-    let range = 0xffffffff;
-    let code = 0;
-    for (let i = 0; i < 4; i++) code = ((code << 8) | next()) >>> 0;
-    const bit = (probs: Uint16Array, i: number): number => {
-      const p = probs[i] as number;
-      const bound = (range >>> 11) * p;
-      let b = 0;
-      if (code < bound) {
-        range = bound;
-        probs[i] = p + ((2048 - p) >>> 5);
-      } else {
-        range -= bound;
-        code -= bound;
-        probs[i] = p - (p >>> 5);
-        b = 1;
-      }
-      if (range < 0x1000000) {
-        range = (range * 256) >>> 0;
-        code = ((code << 8) | next()) >>> 0;
-      }
-      return b;
-    };
-    const direct = (count: number): number => {
-      let r = 0;
-      for (let i = 0; i < count; i++) {
-        range >>>= 1;
-        let b = 0;
-        if (code >= range) {
-          code -= range;
-          b = 1;
-        }
-        r = ((r << 1) | b) >>> 0;
-        if (range < 0x1000000) {
-          range = (range * 256) >>> 0;
-          code = ((code << 8) | next()) >>> 0;
-        }
-      }
-      return r;
-    };
-    const tree = (probs: Uint16Array, base: number, bits: number): number => {
-      let m = 1;
-      for (let i = 0; i < bits; i++) m = (m << 1) | bit(probs, base + m);
-      return m - (1 << bits);
-    };
-    const reverse = (probs: Uint16Array, base: number, bits: number): number => {
-      let m = 1;
-      let sym = 0;
-      for (let i = 0; i < bits; i++) {
-        const b = bit(probs, base + m);
-        m = (m << 1) | b;
-        sym |= b << i;
-      }
-      return sym;
-    };
-    // Offsets of each probability group inside this.probs.
-    const P = this.probs;
-    const IS_MATCH = 0;
-    const IS_REP0_LONG = STATES * 16;
-    const IS_REP = STATES * 32;
-    const IS_REP_G0 = IS_REP + STATES;
-    const IS_REP_G1 = IS_REP_G0 + STATES;
-    const IS_REP_G2 = IS_REP_G1 + STATES;
-    const POS_SLOT = IS_REP_G2 + STATES;
-    const POS_SPECIAL = POS_SLOT + 4 * 64;
-    const ALIGN = POS_SPECIAL + 115;
-    const MATCH_LEN = ALIGN + 16;
-    const REP_LEN = MATCH_LEN + LEN_PROBS;
-    const length = (base: number, posState: number): number => {
-      if (bit(P, base) === 0) return tree(P, base + 2 + posState * 8, 3);
-      if (bit(P, base + 1) === 0) return 8 + tree(P, base + 2 + 128 + posState * 8, 3);
-      return 16 + tree(P, base + 2 + 256, 8);
-    };
-
+    if (start + 5 > end) this.truncated();
+    if (input[start] !== 0) this.fail('range coder does not start with 0');
+    this.input = input;
+    this.end = end;
+    this.ip = start + 5;
+    // range and code are unsigned 32-bit values kept in int32 form (V8 keeps them in registers); compare with >>> 0.
+    this.range = -1;
+    this.code = ((input[start + 1] as number) << 24) | ((input[start + 2] as number) << 16) | ((input[start + 3] as number) << 8) | (input[start + 4] as number);
+    this.left = limit;
+    this.produced = 0;
+    this.pendingLen = 0;
+    this.marker = false;
     const win = this.window;
-    const size = win.length;
-    const lit = this.literal;
-    const lc = this.lc;
-    const pbMask = (1 << this.pb) - 1;
-    const lpMask = (1 << this.lp) - 1;
-    let { wpos, flushed, dictLen, state } = this;
-    let [rep0, rep1, rep2, rep3] = this.reps as [number, number, number, number];
-    let produced = 0;
-    let marker = false;
-    const byteAt = (dist: number): number => {
-      const i = wpos - dist - 1;
-      return win[i < 0 ? i + size : i] as number;
-    };
-    while (produced < limit) {
-      if (wpos - flushed >= YIELD_EVERY) {
-        yield win.subarray(flushed, wpos);
-        flushed = wpos;
+    try {
+      while (this.left > 0 && !this.marker) {
+        lzmaRun(this);
+        if (this.wpos === win.length) {
+          yield win.subarray(this.flushed, this.wpos);
+          this.wpos = 0;
+          this.flushed = 0;
+        } else if (this.wpos - this.flushed >= YIELD_EVERY) {
+          yield win.subarray(this.flushed, this.wpos);
+          this.flushed = this.wpos;
+        }
       }
-      // Positions for lp/pb count from the last dictionary reset (each xz block starts at 0).
-      const pos = dictLen;
-      const posState = pos & pbMask;
-      if (bit(P, IS_MATCH + (state << 4) + posState) === 0) {
-        const prev = dictLen > 0 ? byteAt(0) : 0;
-        const base = 0x300 * (((pos & lpMask) << lc) + (prev >>> (8 - lc)));
-        let sym = 1;
-        if (state >= 7) {
-          let matchByte = byteAt(rep0);
-          while (sym < 0x100) {
-            const mb = (matchByte >>> 7) & 1;
-            matchByte <<= 1;
-            const b = bit(lit, base + ((1 + mb) << 8) + sym);
-            sym = (sym << 1) | b;
-            if (mb !== b) break;
-          }
-        }
-        // The plain literal loop is the hottest path: the bit decoder is written out here.
-        while (sym < 0x100) {
-          const i = base + sym;
-          const p = lit[i] as number;
-          const bound = (range >>> 11) * p;
-          if (code < bound) {
-            range = bound;
-            lit[i] = p + ((2048 - p) >>> 5);
-            sym <<= 1;
-          } else {
-            range -= bound;
-            code -= bound;
-            lit[i] = p - (p >>> 5);
-            sym = (sym << 1) | 1;
-          }
-          if (range < 0x1000000) {
-            range = (range * 256) >>> 0;
-            code = ((code << 8) | next()) >>> 0;
-          }
-        }
-        win[wpos++] = sym - 0x100;
-        produced++;
-        dictLen++;
-        state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
-      } else {
-        let len: number;
-        if (bit(P, IS_REP + state) === 0) {
-          rep3 = rep2;
-          rep2 = rep1;
-          rep1 = rep0;
-          len = length(MATCH_LEN, posState);
-          state = state < 7 ? 7 : 10;
-          const slot = tree(P, POS_SLOT + ((len < 3 ? len : 3) << 6), 6);
-          if (slot < 4) rep0 = slot;
-          else {
-            const bits = (slot >>> 1) - 1;
-            const dist = ((2 | (slot & 1)) << bits) >>> 0;
-            if (slot < 14) rep0 = (dist + reverse(P, POS_SPECIAL + dist - slot, bits)) >>> 0;
-            else rep0 = (dist + ((direct(bits - 4) << 4) >>> 0) + reverse(P, ALIGN, 4)) >>> 0;
-          }
-          if (rep0 === 0xffffffff) {
-            marker = true;
-            break;
-          }
-        } else {
-          if (bit(P, IS_REP_G0 + state) === 0) {
-            if (bit(P, IS_REP0_LONG + (state << 4) + posState) === 0) {
-              if (dictLen === 0) this.fail('repeat before any output');
-              state = state < 7 ? 9 : 11;
-              win[wpos] = byteAt(rep0);
-              wpos++;
-              produced++;
-              dictLen++;
-              if (wpos === size) {
-                yield win.subarray(flushed, wpos);
-                wpos = 0;
-                flushed = 0;
-              }
-              continue;
-            }
-          } else {
-            let dist: number;
-            if (bit(P, IS_REP_G1 + state) === 0) dist = rep1;
-            else {
-              if (bit(P, IS_REP_G2 + state) === 0) dist = rep2;
-              else {
-                dist = rep3;
-                rep3 = rep2;
-              }
-              rep2 = rep1;
-            }
-            rep1 = rep0;
-            rep0 = dist;
-          }
-          len = length(REP_LEN, posState);
-          state = state < 7 ? 8 : 11;
-        }
-        len += 2;
-        if (rep0 >= dictLen || rep0 >= size) this.fail(`match distance ${rep0 + 1} reaches before the data`);
-        if (len > limit - produced) len = limit - produced;
-        let from = wpos - rep0 - 1;
-        if (from < 0) from += size;
-        for (let i = 0; i < len; i++) {
-          win[wpos++] = win[from++] as number;
-          if (from === size) from = 0;
-          if (wpos === size) {
-            yield win.subarray(flushed, wpos);
-            wpos = 0;
-            flushed = 0;
-          }
-        }
-        produced += len;
-        dictLen += len;
-        continue;
-      }
-      if (wpos === size) {
-        yield win.subarray(flushed, wpos);
-        wpos = 0;
-        flushed = 0;
-      }
+    } finally {
+      this.input = EMPTY;
     }
-    Object.assign(this, { wpos, flushed, dictLen, state });
-    this.reps = [rep0, rep1, rep2, rep3];
-    return { ip, produced, marker };
+    return { ip: this.ip, produced: this.produced, marker: this.marker };
   }
 }

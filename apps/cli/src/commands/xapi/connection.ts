@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { UsageError } from '@xenkit/core';
+import { connect, type TransportKind, type Xapi } from '@xenkit/xen-api';
+import type { CliContext } from '../../context.js';
+
+export interface ConnectionFlags {
+  url?: string;
+  user?: string;
+  passwordFile?: string;
+  fingerprint?: string;
+  insecure?: boolean;
+  transport?: TransportKind;
+}
+
+/** The flags every `xenkit xapi` command takes, as `xe`'s -s -u -pwf. */
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'XAPI host (https://host), default $XENKIT_URL')
+    .option('--user <name>', 'user name, default $XENKIT_USER or root')
+    .option('--password-file <file>', 'read the password from this file (else $XENKIT_PASSWORD)')
+    .option('--fingerprint <sha256>', "pin the host certificate's SHA-256 fingerprint (self-signed hosts)")
+    .option('--insecure', 'accept any TLS certificate (not recommended)', false)
+    .option('--transport <kind>', 'auto | json-rpc | xml-rpc', 'auto');
+}
+
+/** Connect from flags and environment, run `fn`, always log out. */
+export async function withXapi<T>(ctx: CliContext, flags: ConnectionFlags, fn: (xapi: Xapi, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const url = flags.url ?? ctx.env.XENKIT_URL;
+  if (!url) throw new UsageError('E_XAPI_NO_URL', 'no XAPI host: pass --url https://host or set XENKIT_URL');
+  const password = flags.passwordFile === undefined ? ctx.env.XENKIT_PASSWORD : undefined;
+  if (flags.passwordFile === undefined && password === undefined) {
+    throw new UsageError('E_XAPI_NO_PASSWORD', 'no password: pass --password-file FILE or set XENKIT_PASSWORD');
+  }
+  if (flags.transport && !['auto', 'json-rpc', 'xml-rpc'].includes(flags.transport)) {
+    throw new UsageError('E_USAGE', `--transport must be auto, json-rpc or xml-rpc, not ${flags.transport}`);
+  }
+  const xapi = await connect({
+    url,
+    user: flags.user ?? ctx.env.XENKIT_USER ?? 'root',
+    password,
+    passwordFile: flags.passwordFile,
+    transport: flags.transport,
+    tls: { fingerprint: flags.fingerprint, insecure: Boolean(flags.insecure) },
+    originator: 'xenkit-cli',
+    logger: ctx.logger,
+  });
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await fn(xapi, ac.signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await xapi.close();
+  }
+}
+
+/** Plain text table: a header and aligned columns. */
+export function table(rows: Array<Record<string, unknown>>, columns: Array<[key: string, title: string]>): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((r) => columns.map(([k]) => String(r[k] ?? '')));
+  const widths = columns.map(([, t], i) => Math.max(t.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((s, i) => (i === c.length - 1 ? s : s.padEnd(widths[i]!))).join('  ');
+  return [line(columns.map(([, t]) => t)), ...cells.map(line)].join('\n');
+}
+
+export function bytes(n: unknown): string {
+  const v = Number(n);
+  if (!Number.isFinite(v)) return String(n);
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  let x = v;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${x.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,90 @@
+import type { TLSSocket } from 'node:tls';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { XapiProtocolError } from './errors.js';
+
+export interface TlsOptions {
+  /**
+   * SHA-256 fingerprint of the host's certificate (`AB:CD:…` or plain hex, as `openssl x509
+   * -fingerprint -sha256` prints it). XenServer hosts ship self-signed certificates: pinning one is
+   * the safe way to trust it. With a fingerprint, the CA chain is not consulted.
+   */
+  fingerprint?: string;
+  /** Accept any certificate. Only when explicitly asked for; never the default. */
+  insecure?: boolean;
+  /** Extra CA certificate(s) (PEM) to verify the host against. */
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
+export interface HttpTimeouts {
+  /** TCP + TLS connect, ms (default 10 s). */
+  connect?: number;
+  /** Waiting for a call's response headers and between body chunks, ms (default 5 min). */
+  call?: number;
+}
+
+export function normalizeFingerprint(fp: string): string {
+  const hex = fp.replace(/^sha256[:=]?/i, '').replace(/[:\s]/g, '').toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex)) {
+    throw new XapiProtocolError('E_XAPI_CONFIG', 'tls.fingerprint must be a SHA-256 fingerprint (64 hex digits, colons allowed)');
+  }
+  return hex;
+}
+
+/**
+ * One undici Agent per client: keep-alive connections to every pool member it talks to, with TLS
+ * verification on by default, fingerprint pinning checked on each new connection before any request
+ * (so no credential is sent to an impostor), or verification off only when `insecure` says so.
+ */
+export function createDispatcher(tls: TlsOptions = {}, timeouts: HttpTimeouts = {}): Dispatcher {
+  const pinned = tls.fingerprint ? normalizeFingerprint(tls.fingerprint) : undefined;
+  const connector = buildConnector({
+    rejectUnauthorized: !(pinned || tls.insecure),
+    ca: tls.ca,
+    timeout: timeouts.connect ?? 10_000,
+    // A resumed TLS session carries no peer certificate to compare with the pin: every connection
+    // to a pinned host does a full handshake.
+    ...(pinned ? { maxCachedSessions: 0 } : {}),
+  });
+  const connect: buildConnector.connector = (options, callback) => {
+    connector(options, (err, socket) => {
+      if (err || !socket) return callback(err ?? new Error('connect failed'), null);
+      if (pinned && options.protocol === 'https:') {
+        const cert = (socket as TLSSocket).getPeerCertificate?.();
+        const got = cert?.fingerprint256?.replace(/:/g, '').toUpperCase();
+        if (got !== pinned) {
+          socket.destroy();
+          const e = new XapiProtocolError('E_XAPI_TLS', `certificate of ${options.hostname} does not match the pinned SHA-256 fingerprint`, {
+            host: options.hostname,
+            expected: pinned,
+            got,
+          });
+          return callback(e, null);
+        }
+      }
+      callback(null, socket);
+    });
+  };
+  const callTimeout = timeouts.call ?? 300_000;
+  return new Agent({ connect, headersTimeout: callTimeout, bodyTimeout: callTimeout, keepAliveTimeout: 30_000 });
+}
+
+/** Turn undici/Node failures into coded errors that say which host and what happened. */
+export function transportError(error: unknown, what: string): Error {
+  const e = error as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  if (e && typeof e === 'object' && (e as { category?: string }).category) return error as Error;
+  const code = e?.code ?? e?.cause?.code ?? '';
+  const message = e?.message ?? String(error);
+  if (e?.name === 'AbortError' || code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED') {
+    return new XapiProtocolError('E_XAPI_ABORTED', `${what}: aborted`, {}, error);
+  }
+  if (/TIMEOUT/.test(code)) return new XapiProtocolError('E_XAPI_TIMEOUT', `${what}: timed out (${code})`, { errno: code }, error);
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) {
+    return new XapiProtocolError(
+      'E_XAPI_TLS',
+      `${what}: TLS verification failed (${code}); pin the host's certificate with its SHA-256 fingerprint or pass its CA`,
+      { errno: code },
+      error,
+    );
+  }
+  return new XapiProtocolError('E_XAPI_TRANSPORT', `${what}: ${message}${code ? ` (${code})` : ''}`, { errno: code }, error);
+}
