@@ -156,12 +156,15 @@ describe('key-injection', () => {
     expect((await check(noCloudInit, 'key-injection')).status).toBe('fail');
   });
   it('passes with the xenkit agent installed per its contract, and fails when the unit is not wanted', async () => {
-    const files = { '/etc/systemd/system/xenkit-agent.service': '[Service]\nExecStart=/usr/bin/node /usr/local/lib/xenkit-agent/xenkit-agent.mjs\n', '/usr/local/lib/xenkit-agent/xenkit-agent.mjs': '// agent\n' };
+    const files = { '/etc/systemd/system/xenkit-agent.service': '[Service]\nExecStart=/usr/local/bin/xenkit-agent run\n', '/usr/local/lib/xenkit-agent/xenkit-agent.mjs': '// agent\n', '/usr/bin/node': '' };
     const wanted = { '/etc/systemd/system/multi-user.target.wants/xenkit-agent.service': '/etc/systemd/system/xenkit-agent.service' };
     const r = await check(withChanges(noCloudInit, files, wanted), 'key-injection');
     expect(r.status).toBe('pass');
     expect(r.evidence.join('\n')).toContain('xenkit guest agent');
     expect((await check(withChanges(noCloudInit, files), 'key-injection')).status).toBe('fail');
+    const noNode = await check(withChanges(noCloudInit, { ...files, '/usr/bin/node': null }, wanted), 'key-injection');
+    expect(noNode.status).toBe('fail');
+    expect(noNode.summary).toContain('no node');
   });
   it('passes with the guide\'s rc.local metadata script', async () => {
     const rc = '#!/bin/sh\ncurl -f http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key > /tmp/metadata-key\n';

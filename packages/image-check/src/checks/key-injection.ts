@@ -8,6 +8,9 @@ import type { Check } from './types.js';
 export const XENKIT_AGENT_UNIT = 'xenkit-agent.service';
 export const XENKIT_AGENT_SCRIPT = '/usr/local/lib/xenkit-agent/xenkit-agent.mjs';
 
+/** Where the agent's launcher looks for node (apps/guest-agent install.ts). */
+const NODE_PATHS = ['/usr/bin/node', '/usr/local/bin/node', '/usr/bin/nodejs'];
+
 async function xenkitAgent(fs: ReadOnlyFileSystem): Promise<string[] | null> {
   const unit = (await isFile(fs, `/etc/systemd/system/${XENKIT_AGENT_UNIT}`)) ? `/etc/systemd/system/${XENKIT_AGENT_UNIT}` : (await isFile(fs, `/usr/lib/systemd/system/${XENKIT_AGENT_UNIT}`)) ? `/usr/lib/systemd/system/${XENKIT_AGENT_UNIT}` : null;
   if (!unit || !(await isFile(fs, XENKIT_AGENT_SCRIPT))) return null;
@@ -44,11 +47,23 @@ export const keyInjection: Check = {
       else notes.push('cloud-init is installed but its ssh module is not in any module list');
     }
     const agent = await xenkitAgent(fs);
-    if (agent) found.push(`xenkit guest agent: ${agent.join(', ')}`);
+    let agentWithoutNode = false;
+    if (agent) {
+      let node: string | undefined;
+      for (const p of NODE_PATHS) if (await isFile(fs, p)) { node = p; break; }
+      if (node) found.push(`xenkit guest agent: ${agent.join(', ')}, ${node} present`);
+      else {
+        agentWithoutNode = true;
+        notes.push(`xenkit guest agent installed (${agent[0]}) but no node in ${NODE_PATHS.join(', ')}: its launcher exits 127`);
+      }
+    }
     const nova = await serviceState(fs, ['nova-agent.service'], ['nova-agent']);
     if (nova.enabled) found.push(`nova-agent enabled (${nova.evidence.join('; ')})`);
     else if (await findUnit(fs, 'nova-agent.service')) notes.push('nova-agent is installed but not enabled');
     found.push(...(await metadataScripts(fs)));
+    if (found.length === 0 && agentWithoutNode) {
+      return { status: 'fail', summary: 'the xenkit guest agent is installed but cannot start: the image has no node', evidence: notes, fix: 'Install Node.js ≥ 20 in the image (apt/dnf install nodejs), or install cloud-init.' };
+    }
     if (found.length > 0) return { status: 'pass', summary: found.length === 1 ? `${found[0]}` : `${found.length} mechanisms inject the key: ${found.map((f) => f.split(/[ (:]/)[0]).join(', ')}`, evidence: [...found, ...notes], fix: '' };
     return {
       status: 'fail',
