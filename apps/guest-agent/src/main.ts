@@ -68,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'install': {
       if (values.root === '/') throw new UsageError('E_AGENT_USAGE', 'install needs --root DIR (the image tree to install into)');
       const self = fileURLToPath(import.meta.url);
-      const r = installAgent(root, values.bundle ?? self, { logger });
+      const r = await installAgent(root, values.bundle ?? self, { logger });
       process.stdout.write(`${JSON.stringify(r)}\n`);
       return 0;
     }
