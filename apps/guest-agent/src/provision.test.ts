@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exec, requireTools } from '@xenkit/fixtures';
@@ -6,7 +7,7 @@ import { detectCloudInit, listsSshModule } from './cloudinit.js';
 import { fetchText, readMetadata } from './metadata.js';
 import { provision } from './provision.js';
 import { ec2Routes, startMetadataServer, type FakeMetadata } from './test-helpers/metadata-server.js';
-import { genKey, makeGuestTree } from './test-helpers/tree.js';
+import { addBinaries, genKey, makeGuestTree } from './test-helpers/tree.js';
 
 const FAST = { attempts: 3, intervalMs: 50 };
 
@@ -124,7 +125,8 @@ describe('cloud-init coexistence', () => {
   });
 
   it('a #! user-data script runs once per instance id (opt-in inside --root)', async () => {
-    requireTools('sh');
+    requireTools('sh', 'ldd', 'chroot', 'mknod');
+    addBinaries(tree.root, ['/bin/sh']);
     await md.close();
     md = await startMetadataServer(ec2Routes(key, { '/2009-04-04/user-data': '#!/bin/sh\necho ran >> "$XENKIT_ROOT/ran.log"\n' }));
     const o = { root: tree.root, metadataUrl: md.url, retry: FAST, cmdline: '', runUserData: true };
@@ -132,5 +134,42 @@ describe('cloud-init coexistence', () => {
     expect((await provision(o)).userDataRan).toBe(false);
     expect(readFileSync(join(tree.root, 'ran.log'), 'utf8')).toBe('ran\n');
     expect(exec('stat', ['-c', '%a', join(tree.root, 'var/lib/xenkit-agent')]).stdout.trim()).toBe('700');
+  });
+
+  it('with --root, user-data runs inside chroot ROOT: its /proof lands in the tree, not on the host', async () => {
+    requireTools('sh', 'ldd', 'chroot', 'mknod');
+    addBinaries(tree.root, ['/bin/sh']);
+    const proof = `xenkit-proof-${randomUUID()}`;
+    await md.close();
+    md = await startMetadataServer(ec2Routes(key, { '/2009-04-04/user-data': `#!/bin/sh\necho "inside $XENKIT_ROOT" > /${proof}\n` }));
+    try {
+      const r = await provision({ root: tree.root, metadataUrl: md.url, retry: FAST, cmdline: '', runUserData: true });
+      expect(r.userDataRan).toBe(true);
+      expect(readFileSync(join(tree.root, proof), 'utf8')).toBe('inside /\n');
+      expect(existsSync(`/${proof}`)).toBe(false);
+    } finally {
+      rmSync(`/${proof}`, { force: true });
+    }
+  });
+
+  it('a user-data script that never ends is killed (with its children) at the timeout', async () => {
+    requireTools('sh', 'sleep', 'ldd', 'chroot', 'mknod');
+    addBinaries(tree.root, ['/bin/sh', '/bin/sleep']);
+    await md.close();
+    md = await startMetadataServer(ec2Routes(key, { '/2009-04-04/user-data': '#!/bin/sh\nsleep 100000 &\necho $! > /sleeper.pid\nwait\necho never > /after\n' }));
+    const t0 = Date.now();
+    const r = await provision({ root: tree.root, metadataUrl: md.url, retry: FAST, cmdline: '', runUserData: true, userDataTimeoutMs: 800 });
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(r).toMatchObject({ userDataRan: true, userDataTimedOut: true });
+    expect(existsSync(join(tree.root, 'after'))).toBe(false);
+    const pid = Number(readFileSync(join(tree.root, 'sleeper.pid'), 'utf8'));
+    expect(pid).toBeGreaterThan(1);
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+      alive = stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
+      if (alive) await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(alive).toBe(false);
   });
 });
