@@ -157,32 +157,7 @@ describe('nova agent protocol end to end over xenstore', () => {
 });
 
 describe('reply housekeeping', () => {
-  it('expires its own old replies from data/guest (dom0 never removes them)', async () => {
-    const dir = tempDir('xenkit-nova-ttl-');
-    const server = new XenstoreServer();
-    const tree = makeGuestTree();
-    await server.listen(join(dir.path, 'd0.sock'), 0);
-    await server.listen(join(dir.path, 'd5.sock'), 5);
-    const client = await XenstoreClient.open({ path: join(dir.path, 'd5.sock') });
-    const loop = new NovaRequestLoop(client, new NovaProtocol({ root: tree.root }), { pollMs: 50, replyTtlMs: 100 });
-    try {
-      await loop.start();
-      await client.write('data/host/old', '{"name":"version","value":"agent"}');
-      for (let i = 0; i < 100 && (await client.tryRead('data/guest/old')) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(await client.tryRead('data/guest/old')).toContain('"returncode":"0"');
-      await new Promise((r) => setTimeout(r, 300));
-      await loop.idle();
-      expect(await client.tryRead('data/guest/old')).toBeUndefined();
-    } finally {
-      loop.stop();
-      client.close();
-      await server.close();
-      tree.cleanup();
-      dir.cleanup();
-    }
-  });
-
-  async function withLoop(options: { maxReplies?: number }, body: (client: XenstoreClient, loop: NovaRequestLoop) => Promise<void>): Promise<void> {
+  async function withLoop(options: { maxReplies?: number; pollMs?: number; replyTtlMs?: number }, body: (client: XenstoreClient, loop: NovaRequestLoop) => Promise<void>): Promise<void> {
     const dir = tempDir('xenkit-nova-bound-');
     const server = new XenstoreServer();
     const tree = makeGuestTree();
@@ -201,6 +176,17 @@ describe('reply housekeeping', () => {
       dir.cleanup();
     }
   }
+  it('expires its own old replies from data/guest (dom0 never removes them)', async () => {
+    await withLoop({ pollMs: 50, replyTtlMs: 100 }, async (client, loop) => {
+      await client.write('data/host/old', '{"name":"version","value":"agent"}');
+      for (let i = 0; i < 100 && (await client.tryRead('data/guest/old')) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await client.tryRead('data/guest/old')).toContain('"returncode":"0"');
+      await new Promise((r) => setTimeout(r, 300));
+      await loop.idle();
+      expect(await client.tryRead('data/guest/old')).toBeUndefined();
+    });
+  });
+
   const settle = async (client: XenstoreClient, loop: NovaRequestLoop, path: string): Promise<void> => {
     for (let i = 0; i < 200 && (await client.tryRead(path)) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
     await loop.idle();
