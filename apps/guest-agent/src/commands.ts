@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import { InputError, isXenkitError, silentLogger, type Logger } from '@xenkit/core';
 import { DiffieHellman, decryptPassword, parsePeerPublic } from './crypto.js';
-import { injectKeys, lookupUser, parseKeys } from './keys.js';
+import { injectKeys, parseKeys, readPasswd } from './keys.js';
 import { applyCommands, detectStack, interfaceNames, parseInterface, render, type NovaInterface } from './network.js';
 import { setPassword } from './password.js';
 import { safeWrite } from './safe-write.js';
@@ -141,17 +141,13 @@ export class NovaProtocol {
   }
 
   private async userByHome(home: string): Promise<string | undefined> {
-    for (const name of ['root', ...(await this.passwdNames())]) {
-      const pw = await lookupUser(this.ctx.root, name).catch(() => undefined);
-      if (pw && posix.normalize(pw.home) === home) return name;
+    // Unreadable or linked passwd (E_AGENT_UNSAFE_PATH) propagates: the injection is refused, not guessed.
+    const users = await readPasswd(this.ctx.root);
+    const byName = (n: string) => users.find((u) => u.name === n);
+    for (const pw of [byName('root'), ...users]) {
+      if (pw && posix.normalize(pw.home) === home) return pw.name;
     }
     return undefined;
-  }
-
-  private async passwdNames(): Promise<string[]> {
-    const { readFile } = await import('node:fs/promises');
-    const text = await readFile(posix.join(this.ctx.root, 'etc/passwd'), 'utf8').catch(() => '');
-    return text.split('\n').map((l) => l.split(':')[0] ?? '').filter((n) => n.length > 0);
   }
 
   private async resetnetwork(): Promise<NovaReply> {

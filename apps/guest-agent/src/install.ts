@@ -1,6 +1,6 @@
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { OperationError, UsageError, silentLogger, type Logger } from '@xenkit/core';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { OperationError, UsageError, isXenkitError, silentLogger, type Logger } from '@xenkit/core';
+import { safeSymlink, safeWrite, type SafeTarget } from './safe-write.js';
 
 export const UNIT_NAME = 'xenkit-agent.service';
 export const UNIT_PATH = `/etc/systemd/system/${UNIT_NAME}`;
@@ -47,18 +47,27 @@ exit 127
 `;
 }
 
-/** Writes `text` at ROOT/path by temp file + rename, refusing a symlink at the destination. */
-function place(root: string, path: string, write: (tmp: string) => void, mode: number): void {
-  const dest = join(root, path);
-  mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-  if (existsSync(dest) && lstatSync(dest).isSymbolicLink()) {
-    throw new OperationError('E_AGENT_INSTALL_SYMLINK', `${dest} is a symbolic link; refusing to write through it`, { details: { path: dest } });
+/**
+ * The image tree is untrusted: `usr/local -> /usr/local` or `etc/systemd -> /etc/systemd` in it
+ * would turn a write into ROOT into a write onto the host. Every component is walked by the safe
+ * writer (lstat each, refuse links, O_NOFOLLOW, temp file + rename), which creates what is missing.
+ */
+function target(root: string, path: string, mode: number): SafeTarget {
+  const parts = path.split('/').filter((p) => p.length > 0);
+  return { root, dirs: parts.slice(0, -1), name: parts.at(-1) as string, uid: 0, gid: 0, create: true, mode, dirMode: 0o755 };
+}
+
+async function place(root: string, path: string, data: Buffer, mode: number, logger: Logger): Promise<void> {
+  try {
+    await safeWrite(target(root, path, mode), data, logger);
+  } catch (e) {
+    throw installError(root, path, e);
   }
-  const tmp = `${dest}.xenkit-tmp`;
-  rmSync(tmp, { force: true });
-  write(tmp);
-  chmodSync(tmp, mode);
-  renameSync(tmp, dest);
+}
+
+function installError(root: string, path: string, e: unknown): OperationError {
+  const code = isXenkitError(e) && e.code === 'E_AGENT_UNSAFE_PATH' ? 'E_AGENT_INSTALL_SYMLINK' : 'E_AGENT_INSTALL_IO';
+  return new OperationError(code, `cannot install ${path} into ${root}: ${(e as Error).message}`, { details: { root, path } });
 }
 
 export interface InstallResult {
@@ -68,19 +77,18 @@ export interface InstallResult {
 }
 
 /** Installs and enables the agent in an image tree (the contract the image checker's key-injection check reads). */
-export function installAgent(root: string, bundle: string, options: { node?: string; logger?: Logger } = {}): InstallResult {
+export async function installAgent(root: string, bundle: string, options: { node?: string; logger?: Logger } = {}): Promise<InstallResult> {
   const logger = options.logger ?? silentLogger;
   if (!existsSync(root) || !lstatSync(root).isDirectory()) throw new UsageError('E_AGENT_INSTALL_ROOT', `--root ${root} is not a directory`);
   if (!existsSync(bundle)) throw new UsageError('E_AGENT_INSTALL_BUNDLE', `agent bundle ${bundle} not found; build it with \`npm run bundle -w @xenkit/guest-agent\` or pass --bundle`);
   const head = readFileSync(bundle).subarray(0, 4096).toString('utf8');
   if (!head.includes('xenkit-agent')) throw new UsageError('E_AGENT_INSTALL_BUNDLE', `${bundle} does not look like the xenkit-agent bundle`);
-  place(root, BUNDLE_PATH, (t) => copyFileSync(bundle, t), 0o644);
-  place(root, LAUNCHER_PATH, (t) => writeFileSync(t, launcherText(options.node ?? '/usr/bin/node')), 0o755);
-  place(root, UNIT_PATH, (t) => writeFileSync(t, unitText()), 0o644);
-  const link = join(root, WANTS_LINK);
-  mkdirSync(dirname(link), { recursive: true, mode: 0o755 });
-  rmSync(link, { force: true });
-  symlinkSync(UNIT_PATH, link);
+  await place(root, BUNDLE_PATH, readFileSync(bundle), 0o644, logger);
+  await place(root, LAUNCHER_PATH, Buffer.from(launcherText(options.node ?? '/usr/bin/node')), 0o755, logger);
+  await place(root, UNIT_PATH, Buffer.from(unitText()), 0o644, logger);
+  await safeSymlink(target(root, WANTS_LINK, 0o777), UNIT_PATH).catch((e: unknown) => {
+    throw installError(root, WANTS_LINK, e);
+  });
   logger.info({ root, unit: UNIT_PATH, enabled: WANTS_LINK }, 'xenkit-agent installed and enabled');
   return { root, files: [BUNDLE_PATH, LAUNCHER_PATH, UNIT_PATH], enabled: `${WANTS_LINK} -> ${UNIT_PATH}` };
 }

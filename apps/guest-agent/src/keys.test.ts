@@ -1,8 +1,9 @@
 import { chownSync, linkSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requireTools } from '@xenkit/fixtures';
-import { injectKeys, mergeAuthorizedKeys, parseKeys } from './keys.js';
+import { requireTools, tempDir } from '@xenkit/fixtures';
+import { NovaProtocol } from './commands.js';
+import { injectKeys, lookupUser, mergeAuthorizedKeys, parseKeys } from './keys.js';
 import { genKey, makeGuestTree } from './test-helpers/tree.js';
 
 describe('mergeAuthorizedKeys', () => {
@@ -82,5 +83,43 @@ describe('injectKeys against hostile trees', () => {
     expect(r.added).toBe(0);
     const { readdirSync } = await import('node:fs');
     expect(readdirSync(join(tree.root, 'root/.ssh'))).toEqual(['authorized_keys']);
+  });
+
+  describe('etc/passwd that is a link to a host file', () => {
+    let host: { path: string; cleanup: () => void };
+    beforeEach(() => {
+      host = tempDir('xenkit-hostpw-');
+      // A "host" passwd naming users the image does not have, homes that exist nowhere in the tree.
+      writeFileSync(join(host.path, 'passwd'), 'root:x:0:0:root:/hostroot:/bin/sh\nmallory:x:0:0::/home/mallory:/bin/sh\n');
+    });
+    afterEach(() => host.cleanup());
+
+    it('lookupUser and injectKeys refuse a symlinked etc/passwd', async () => {
+      const { rmSync } = await import('node:fs');
+      rmSync(join(tree.root, 'etc/passwd'));
+      symlinkSync(join(host.path, 'passwd'), join(tree.root, 'etc/passwd'));
+      await expect(lookupUser(tree.root, 'mallory')).rejects.toMatchObject({ code: 'E_AGENT_UNSAFE_PATH' });
+      await expect(injectKeys(tree.root, 'root', [key])).rejects.toMatchObject({ code: 'E_AGENT_UNSAFE_PATH' });
+      expect(() => lstatSync(join(tree.root, 'hostroot'))).toThrow();
+    });
+
+    it('a symlinked etc directory is refused too', async () => {
+      const { renameSync } = await import('node:fs');
+      renameSync(join(tree.root, 'etc'), join(tree.root, 'etc.real'));
+      symlinkSync(host.path, join(tree.root, 'etc'));
+      await expect(lookupUser(tree.root, 'root')).rejects.toMatchObject({ code: 'E_AGENT_UNSAFE_PATH' });
+    });
+
+    it('nova injectfile of a user\'s authorized_keys does not resolve users through the link', async () => {
+      const { rmSync } = await import('node:fs');
+      rmSync(join(tree.root, 'etc/passwd'));
+      symlinkSync(join(host.path, 'passwd'), join(tree.root, 'etc/passwd'));
+      const protocol = new NovaProtocol({ root: tree.root });
+      const value = Buffer.from(`/home/mallory/.ssh/authorized_keys,${key}\n`).toString('base64');
+      const r = await protocol.handle(JSON.stringify({ name: 'injectfile', value }));
+      expect(r.returncode).toBe('500');
+      expect(r.message).toMatch(/symbolic link/);
+      expect(() => lstatSync(join(tree.root, 'home/mallory'))).toThrow();
+    });
   });
 });

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, OperationError, silentLogger, type Logger } from '@xenkit/core';
 import { safeRead, safeWrite } from './safe-write.js';
@@ -53,18 +52,29 @@ export interface PasswdEntry {
   shell: string;
 }
 
-/** Looks a user up in ROOT/etc/passwd (the image's users, not the host's). */
-export async function lookupUser(root: string, name: string): Promise<PasswdEntry> {
-  const text = await readFile(join(root, 'etc/passwd'), 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
+/**
+ * Reads ROOT/etc/passwd without following a link: in an image tree `etc/passwd -> /etc/passwd`
+ * (or `etc -> /etc`) would otherwise make the host's users decide where keys go.
+ */
+export async function readPasswd(root: string): Promise<PasswdEntry[]> {
+  const text = ((await safeRead({ root, dirs: ['etc'], name: 'passwd', uid: 0, gid: 0 })) ?? Buffer.alloc(0)).toString('utf8');
+  const out: PasswdEntry[] = [];
+  for (const line of text.split('\n').slice(0, 100_000)) {
     const f = line.split(':');
-    if (f.length < 7 || f[0] !== name) continue;
+    if (f.length < 7 || !f[0]) continue;
     const uid = Number(f[2]);
     const gid = Number(f[3]);
     const home = f[5] as string;
-    if (!Number.isInteger(uid) || !Number.isInteger(gid) || !home.startsWith('/')) break;
-    return { name, uid, gid, home, shell: f[6] as string };
+    if (!/^\d+$/.test(f[2] as string) || !/^\d+$/.test(f[3] as string) || !Number.isSafeInteger(uid) || !Number.isSafeInteger(gid) || !home.startsWith('/')) continue;
+    out.push({ name: f[0], uid, gid, home, shell: f[6] as string });
   }
+  return out;
+}
+
+/** Looks a user up in ROOT/etc/passwd (the image's users, not the host's). */
+export async function lookupUser(root: string, name: string): Promise<PasswdEntry> {
+  const pw = (await readPasswd(root)).find((e) => e.name === name);
+  if (pw) return pw;
   throw new OperationError('E_AGENT_NO_USER', `user ${name} is not in ${join(root, 'etc/passwd')}`, { details: { user: name, root } });
 }
 

@@ -23,7 +23,10 @@ options:
   --attempts N        metadata attempts (default 30)     --interval-ms N   between attempts (default 5000)
   --user NAME         user to receive keys (repeatable; default root)
   --cloud-init-wait-ms N   wait for a running cloud-init (default 600000)
-  --run-user-data     run a #! user-data script even with --root
+  --run-user-data     run a #! user-data script even with --root (then inside \`chroot DIR\`; never on the host)
+  --user-data-timeout-ms N  kill the user-data script (and its children) after N ms (default 600000)
+user-data: a #! script from the instance's user-data runs ONCE per instance id AS ROOT with full
+  privileges (on a live guest in /; with --root only inside chroot DIR, and only with --run-user-data).
   --bundle FILE       (install) the agent bundle to install (default: this file when bundled)
   --log-level LEVEL   trace|debug|info|warn|error (default info)`;
 
@@ -43,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       user: { type: 'string', multiple: true },
       'cloud-init-wait-ms': { type: 'string' },
       'run-user-data': { type: 'boolean', default: false },
+      'user-data-timeout-ms': { type: 'string' },
       bundle: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -68,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'install': {
       if (values.root === '/') throw new UsageError('E_AGENT_USAGE', 'install needs --root DIR (the image tree to install into)');
       const self = fileURLToPath(import.meta.url);
-      const r = installAgent(root, values.bundle ?? self, { logger });
+      const r = await installAgent(root, values.bundle ?? self, { logger });
       process.stdout.write(`${JSON.stringify(r)}\n`);
       return 0;
     }
@@ -83,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
         users: values.user,
         cloudInitWaitMs: int(values['cloud-init-wait-ms'], 'cloud-init-wait-ms', 600_000),
         runUserData: values['run-user-data'],
+        userDataTimeoutMs: Math.max(1, int(values['user-data-timeout-ms'], 'user-data-timeout-ms', 600_000)),
       };
       const loop = command === 'run' && !values['no-xenstore'] ? await startNova(root, values.xenstore, logger) : undefined;
       try {

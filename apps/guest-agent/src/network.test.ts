@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { NovaProtocol } from './commands.js';
+import { makeGuestTree } from './test-helpers/tree.js';
 import { parseInterface, prefixFromNetmask, render, type NovaInterface } from './network.js';
 
 // nova's vm-data/networking entries, rendered per stack and read back by each stack's own parser
@@ -80,5 +82,21 @@ describe('resetnetwork rendering', () => {
     expect(() => parseInterface('{')).toThrow(/not JSON/);
     expect(() => prefixFromNetmask('255.0.255.0')).toThrow(/contiguous/);
     expect(parseInterface(JSON.stringify(ETH0)).mac).toBe(ETH0.mac);
+  });
+
+  it('non-list ips/ip6s/routes/dns and non-object items are E_AGENT_NET_BAD, not a TypeError', async () => {
+    const bad: Record<string, unknown>[] = [{ ips: {} }, { ips: 5 }, { ip6s: true }, { routes: { route: '10.0.0.0' } }, { dns: { a: 1 } }, { ips: [null] }, { routes: [7] }, { dns: [1] }];
+    for (const patch of bad) {
+      const json = JSON.stringify({ ...ETH0, ...patch });
+      expect(() => parseInterface(json), json).toThrow(expect.objectContaining({ code: 'E_AGENT_NET_BAD' }));
+    }
+    const tree = makeGuestTree();
+    try {
+      const protocol = new NovaProtocol({ root: tree.root, readNetworking: async () => [JSON.stringify({ ...ETH0, ips: {} })] });
+      const r = await protocol.handle('{"name":"resetnetwork","value":""}');
+      expect(r).toEqual({ returncode: '500', message: 'networking entry field ips must be a list' });
+    } finally {
+      tree.cleanup();
+    }
   });
 });

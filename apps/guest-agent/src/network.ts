@@ -48,6 +48,15 @@ export function parseInterface(json: string): NovaInterface {
   if (!raw || typeof raw !== 'object' || typeof raw.mac !== 'string' || !MAC.test(raw.mac)) throw new InputError('E_AGENT_NET_BAD', 'networking entry lacks a valid mac');
   if (raw.gateway) v4(raw.gateway);
   if (raw.gateway_v6) v6(raw.gateway_v6);
+  // Shapes first: a string or object where nova sends a list would otherwise surface as a TypeError.
+  for (const key of ['ips', 'ip6s', 'routes', 'dns'] as const) {
+    const list: unknown = raw[key];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) throw new InputError('E_AGENT_NET_BAD', `networking entry field ${key} must be a list`);
+    if (list.length > 256) throw new InputError('E_AGENT_NET_BAD', `networking entry field ${key} has ${list.length} items (at most 256)`);
+    const want = key === 'dns' ? 'string' : 'object';
+    if (list.some((x: unknown) => typeof x !== want || x === null)) throw new InputError('E_AGENT_NET_BAD', `networking entry field ${key} must hold ${want === 'string' ? 'strings' : 'objects'}`);
+  }
   for (const ip of raw.ips ?? []) (v4(ip.ip), prefixFromNetmask(ip.netmask));
   for (const ip of raw.ip6s ?? []) {
     v6(ip.ip);

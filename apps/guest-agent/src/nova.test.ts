@@ -157,22 +157,17 @@ describe('nova agent protocol end to end over xenstore', () => {
 });
 
 describe('reply housekeeping', () => {
-  it('expires its own old replies from data/guest (dom0 never removes them)', async () => {
-    const dir = tempDir('xenkit-nova-ttl-');
+  async function withLoop(options: { maxReplies?: number; pollMs?: number; replyTtlMs?: number }, body: (client: XenstoreClient, loop: NovaRequestLoop) => Promise<void>): Promise<void> {
+    const dir = tempDir('xenkit-nova-bound-');
     const server = new XenstoreServer();
     const tree = makeGuestTree();
     await server.listen(join(dir.path, 'd0.sock'), 0);
-    await server.listen(join(dir.path, 'd5.sock'), 5);
-    const client = await XenstoreClient.open({ path: join(dir.path, 'd5.sock') });
-    const loop = new NovaRequestLoop(client, new NovaProtocol({ root: tree.root }), { pollMs: 50, replyTtlMs: 100 });
+    await server.listen(join(dir.path, 'd6.sock'), 6);
+    const client = await XenstoreClient.open({ path: join(dir.path, 'd6.sock') });
+    const loop = new NovaRequestLoop(client, new NovaProtocol({ root: tree.root }), { pollMs: 0, ...options });
     try {
       await loop.start();
-      await client.write('data/host/old', '{"name":"version","value":"agent"}');
-      for (let i = 0; i < 100 && (await client.tryRead('data/guest/old')) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(await client.tryRead('data/guest/old')).toContain('"returncode":"0"');
-      await new Promise((r) => setTimeout(r, 300));
-      await loop.idle();
-      expect(await client.tryRead('data/guest/old')).toBeUndefined();
+      await body(client, loop);
     } finally {
       loop.stop();
       client.close();
@@ -180,5 +175,45 @@ describe('reply housekeeping', () => {
       tree.cleanup();
       dir.cleanup();
     }
+  }
+  it('expires its own old replies from data/guest (dom0 never removes them)', async () => {
+    await withLoop({ pollMs: 50, replyTtlMs: 100 }, async (client, loop) => {
+      await client.write('data/host/old', '{"name":"version","value":"agent"}');
+      for (let i = 0; i < 100 && (await client.tryRead('data/guest/old')) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await client.tryRead('data/guest/old')).toContain('"returncode":"0"');
+      await new Promise((r) => setTimeout(r, 300));
+      await loop.idle();
+      expect(await client.tryRead('data/guest/old')).toBeUndefined();
+    });
+  });
+
+  const settle = async (client: XenstoreClient, loop: NovaRequestLoop, path: string): Promise<void> => {
+    for (let i = 0; i < 200 && (await client.tryRead(path)) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    await loop.idle();
+  };
+
+  it('removes a request whose id is invalid instead of re-reading it on every scan', async () => {
+    await withLoop({}, async (client, loop) => {
+      const longId = 'x'.repeat(129);
+      await client.write(`data/host/${longId}`, '{"name":"version","value":"agent"}');
+      await client.write('data/host/ok', '{"name":"version","value":"agent"}');
+      await settle(client, loop, 'data/guest/ok');
+      expect(await client.directory('data/host')).toEqual([]);
+      expect(await client.tryRead(`data/guest/${longId}`)).toBeUndefined();
+      expect(loop.handled).toBe(1);
+    });
+  });
+
+  it('bounds the reply map: past maxReplies the oldest reply is expired', async () => {
+    await withLoop({ maxReplies: 2 }, async (client, loop) => {
+      for (const id of ['r1', 'r2', 'r3']) {
+        await client.write(`data/host/${id}`, '{"name":"version","value":"agent"}');
+        await settle(client, loop, `data/guest/${id}`);
+      }
+      expect((await client.directory('data/guest')).sort()).toEqual(['r2', 'r3']);
+      await client.write('data/host/r4', '{"name":"version","value":"agent"}');
+      await settle(client, loop, 'data/guest/r4');
+      expect((await client.directory('data/guest')).sort()).toEqual(['r3', 'r4']);
+    });
   });
 });

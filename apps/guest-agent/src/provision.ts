@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isXenkitError, silentLogger, type Logger } from '@xenkit/core';
+import { OperationError, isXenkitError, silentLogger, type Logger } from '@xenkit/core';
 import { detectCloudInit, waitForCloudInit, type CloudInitState } from './cloudinit.js';
 import { findConfigDrive, openConfigDrive, readConfigDrive, scanConfigDrives } from './configdrive.js';
 import type { InstanceData } from './instance-data.js';
@@ -25,6 +25,8 @@ export interface ProvisionOptions {
   cmdline?: string;
   /** Run a `#!` user-data script (once per instance id). Always on for a live guest; opt-in with --root. */
   runUserData?: boolean;
+  /** Kill the user-data script's process group after this long (default 10 min). */
+  userDataTimeoutMs?: number;
 }
 
 export interface ProvisionResult {
@@ -34,6 +36,8 @@ export interface ProvisionResult {
   keysAdded: number;
   hostname?: string;
   userDataRan: boolean;
+  /** The user-data script ran into userDataTimeoutMs and was killed. */
+  userDataTimedOut?: boolean;
 }
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -95,8 +99,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     }
   }
   const hostname = await setHostname(o.root, data.hostname, logger);
-  const userDataRan = await runUserData(o, data, logger);
-  return { cloudInit, decision: 'agent', source: data.source, keysAdded, hostname, userDataRan };
+  const ud = await runUserData(o, data, logger);
+  return { cloudInit, decision: 'agent', source: data.source, keysAdded, hostname, userDataRan: ud.ran, ...(ud.timedOut ? { userDataTimedOut: true } : {}) };
 }
 
 async function setHostname(root: string, name: string | undefined, logger: Logger): Promise<string | undefined> {
@@ -111,33 +115,67 @@ async function setHostname(root: string, name: string | undefined, logger: Logge
   return name;
 }
 
-/** Runs a `#!` user-data script once per instance id; the marker is written first, so a crash never reruns it. */
-async function runUserData(o: ProvisionOptions, data: InstanceData, logger: Logger): Promise<boolean> {
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const USER_DATA_IN_GUEST = `/${STATE_DIR.join('/')}/user-data`;
+
+function findTool(name: string): string | undefined {
+  return PATH.split(':').map((d) => join(d, name)).find((p) => existsSync(p));
+}
+
+/**
+ * Runs a `#!` user-data script once per instance id; the marker is written first, so a crash never
+ * reruns it. The script runs as root: on a live guest in /, with --root only inside `chroot ROOT`
+ * (an image's script run on the host would own the host), and never longer than the timeout.
+ */
+async function runUserData(o: ProvisionOptions, data: InstanceData, logger: Logger): Promise<{ ran: boolean; timedOut?: boolean }> {
   const ud = data.userData;
-  if (!ud || ud.subarray(0, 2).toString('latin1') !== '#!' || !data.instanceId) return false;
+  if (!ud || ud.subarray(0, 2).toString('latin1') !== '#!' || !data.instanceId) return { ran: false };
   if (o.root !== '/' && !o.runUserData) {
     logger.info('user-data script present; not run inside a --root tree without --run-user-data');
-    return false;
+    return { ran: false };
+  }
+  const chroot = o.root === '/' ? undefined : findTool('chroot');
+  if (o.root !== '/') {
+    if (process.getuid?.() !== 0) throw new OperationError('E_AGENT_USERDATA_CHROOT', `running user-data inside ${o.root} needs chroot, which needs root; not running it on the host instead`, { details: { root: o.root } });
+    if (!chroot) throw new OperationError('E_AGENT_USERDATA_CHROOT', `running user-data inside ${o.root} needs the chroot tool (coreutils), which is not installed`, { details: { root: o.root } });
   }
   const id = data.instanceId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128);
   const marker = { root: o.root, dirs: STATE_DIR, name: 'instance-id', uid: 0, gid: 0, create: true, mode: 0o600, dirMode: 0o700 };
   const seen = (await safeRead(marker))?.toString('utf8').trim();
   if (seen === id) {
     logger.info({ instanceId: id }, 'user-data script already ran for this instance');
-    return false;
+    return { ran: false };
   }
   await safeWrite(marker, Buffer.from(`${id}\n`), logger);
   const script = await safeWrite({ ...marker, name: 'user-data', mode: 0o700 }, ud, logger);
-  const status = await runQuiet(script, [], { XENKIT_ROOT: o.root, INSTANCE_ID: id }, o.root === '/' ? '/' : o.root);
-  logger.info({ instanceId: id, status }, 'user-data script ran');
-  return true;
+  const timeoutMs = o.userDataTimeoutMs ?? 600_000;
+  const env = { XENKIT_ROOT: '/', INSTANCE_ID: id };
+  const r = chroot ? await runQuiet(chroot, [o.root, USER_DATA_IN_GUEST], { env, timeoutMs }) : await runQuiet(script, [], { env, timeoutMs });
+  // chroot exits 125 when it cannot enter the tree itself (the script never started).
+  if (chroot && r.status === 125) throw new OperationError('E_AGENT_USERDATA_CHROOT', `chroot into ${o.root} failed; the user-data script did not run`, { details: { root: o.root } });
+  if (r.timedOut) logger.warn({ instanceId: id, timeoutMs }, 'user-data script killed: it ran past the timeout');
+  else logger.info({ instanceId: id, status: r.status }, 'user-data script ran');
+  return { ran: true, timedOut: r.timedOut };
 }
 
-function runQuiet(cmd: string, args: string[], env: Record<string, string> = {}, cwd = '/'): Promise<number> {
+/**
+ * Runs a tool with no stdio; after timeoutMs its whole process group is killed (a script's own
+ * children included), so a hanging script can never hold the boot.
+ */
+function runQuiet(cmd: string, args: string[], o: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ status: number; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'ignore', cwd, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
-    child.on('error', () => resolve(-1));
-    child.on('close', (s) => resolve(s ?? -1));
+    const child = spawn(cmd, args, { stdio: 'ignore', cwd: '/', detached: true, env: { PATH, ...o.env } });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, o.timeoutMs ?? 60_000);
+    child.on('error', () => (clearTimeout(timer), resolve({ status: -1, timedOut })));
+    child.on('close', (s) => (clearTimeout(timer), resolve({ status: s ?? -1, timedOut })));
   });
 }
 

@@ -19,6 +19,12 @@ const path = require('node:path');
 const c = fs.constants;
 const a = JSON.parse(process.argv[1]);
 const fail = (code, message) => { process.stderr.write(JSON.stringify({ code, message })); process.exit(3); };
+// The parent's callers check their paths, but this process is the last line: one component that
+// climbs (..), restarts at / or is empty would turn the lstat walk below into a check of the wrong path.
+const badPart = (p) => typeof p !== 'string' || p === '' || p === '.' || p === '..' || p.includes('/') || p.includes('\0');
+if (!Array.isArray(a.dirs) || a.dirs.length > 64 || a.dirs.some(badPart) || badPart(a.name)) {
+  fail('E_AGENT_UNSAFE_PATH', 'refusing path components ' + JSON.stringify([...(Array.isArray(a.dirs) ? a.dirs : [a.dirs]), a.name]).slice(0, 300) + ': each must be a plain name (not empty, ., .. or containing /)');
+}
 let dir = a.root;
 for (const part of a.dirs) {
   dir = path.join(dir, part);
@@ -39,6 +45,17 @@ if (a.fixDirMode) {
 const target = path.join(dir, a.name);
 let st = null;
 try { st = fs.lstatSync(target); } catch (e) { if (e.code !== 'ENOENT') fail('E_AGENT_IO', e.message); }
+if (a.op === 'symlink') {
+  // Our own link is replaced by rename (never followed); anything else in its place is left alone.
+  if (st && !st.isSymbolicLink() && !st.isFile()) fail('E_AGENT_UNSAFE_PATH', target + ' exists and is not a file or link');
+  const tmp = path.join(dir, '.' + a.name + '.xenkit-' + process.pid + '-' + Date.now().toString(36));
+  try { fs.symlinkSync(a.linkTarget, tmp); fs.renameSync(tmp, target); } catch (e) {
+    try { fs.unlinkSync(tmp); } catch {}
+    fail('E_AGENT_IO', 'linking ' + target + ' failed: ' + e.message);
+  }
+  process.stdout.write(target);
+  process.exit(0);
+}
 if (st && st.isSymbolicLink()) fail('E_AGENT_UNSAFE_PATH', target + ' is a symbolic link; refusing to follow it');
 if (st && !st.isFile()) fail('E_AGENT_UNSAFE_PATH', target + ' is not a regular file');
 if (st && st.nlink > 1) fail('E_AGENT_UNSAFE_PATH', target + ' has ' + st.nlink + ' hard links; refusing to touch it');
@@ -111,9 +128,10 @@ export interface SafeTarget {
 
 const MAX_READ = 1024 * 1024;
 
-function runChild(target: SafeTarget, op: 'read' | 'write', input?: Buffer): Promise<Buffer | undefined> {
+function runChild(target: SafeTarget, op: 'read' | 'write' | 'symlink', input?: Buffer, linkTarget?: string): Promise<Buffer | undefined> {
   const args = {
     op,
+    linkTarget,
     root: target.root,
     dirs: target.dirs,
     name: target.name,
@@ -162,6 +180,14 @@ export async function safeWrite(target: SafeTarget, data: Buffer, logger: Logger
   const written = String(await runChild(target, 'write', data));
   await restoreContext(target.root, written, logger);
   return written;
+}
+
+/**
+ * Points the target at `linkTarget` (a path inside the guest, stored verbatim and never followed
+ * here), replacing a file or link of that name atomically; the directories are walked as for writes.
+ */
+export async function safeSymlink(target: SafeTarget, linkTarget: string): Promise<string> {
+  return String(await runChild(target, 'symlink', undefined, linkTarget));
 }
 
 /** Relabels a written file when SELinux is enforcing on a live guest (never inside a --root tree). */

@@ -50,12 +50,13 @@ export class NovaRequestLoop {
   private readonly logger: Logger;
   /** Replies we wrote and when: dom0 never deletes them, so we expire our own after replyTtlMs. */
   private readonly replies = new Map<string, number>();
+  private readonly unaddressable = new Set<string>();
   handled = 0;
 
   constructor(
     private readonly client: XenstoreClient,
     private readonly protocol: NovaProtocol,
-    private readonly options: { logger?: Logger; pollMs?: number; replyTtlMs?: number; onHandled?: (id: string, reply: NovaReply) => void } = {},
+    private readonly options: { logger?: Logger; pollMs?: number; replyTtlMs?: number; maxReplies?: number; onHandled?: (id: string, reply: NovaReply) => void } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
   }
@@ -105,6 +106,18 @@ export class NovaRequestLoop {
     }
   }
 
+  /** Tracks a reply for expiry; past maxReplies the oldest is expired early, so none is left forever. */
+  private async remember(id: string): Promise<void> {
+    const max = Math.max(1, this.options.maxReplies ?? 4096);
+    this.replies.delete(id);
+    while (this.replies.size >= max) {
+      const oldest = this.replies.keys().next().value as string;
+      this.replies.delete(oldest);
+      await this.client.rm(`${GUEST_DIR}/${oldest}`).catch(() => undefined);
+    }
+    this.replies.set(id, Date.now());
+  }
+
   private async scan(): Promise<void> {
     await this.expireReplies();
     let ids: string[];
@@ -117,7 +130,12 @@ export class NovaRequestLoop {
     for (const id of ids) {
       const hostPath = `${HOST_DIR}/${id}`;
       if (!isValidPath(hostPath) || id.length > 128) {
-        this.logger.warn({ id: id.slice(0, 64) }, 'ignoring a request with an invalid id');
+        // Removed, not skipped: a skipped entry would be listed and logged again on every scan.
+        // A name our client cannot even address is remembered (boundedly) so it is logged once.
+        if (isValidPath(hostPath)) await this.client.rm(hostPath).catch(() => undefined);
+        else if (this.unaddressable.has(id)) continue;
+        else if (this.unaddressable.size < 1024) this.unaddressable.add(id);
+        this.logger.warn({ id: id.slice(0, 64) }, 'dropping a request with an invalid id');
         continue;
       }
       const raw = await this.client.tryRead(hostPath);
@@ -126,7 +144,7 @@ export class NovaRequestLoop {
       const reply = await this.protocol.handle(raw);
       const guestPath = `${GUEST_DIR}/${id}`;
       await this.client.write(guestPath, encodeReply(guestPath, reply));
-      if (this.replies.size < 4096) this.replies.set(id, Date.now());
+      await this.remember(id);
       this.handled++;
       this.logger.info({ id, returncode: reply.returncode }, 'nova agent reply written');
       this.options.onHandled?.(id, reply);

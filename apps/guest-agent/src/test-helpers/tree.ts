@@ -1,5 +1,5 @@
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { exec, tempDir } from '@xenkit/fixtures';
 
 /**
@@ -29,4 +29,24 @@ export function genKey(comment: string, type = 'ed25519'): string {
   } finally {
     dir.cleanup();
   }
+}
+
+/**
+ * Copies host binaries and the shared libraries `ldd` names into the tree at the same paths, plus a
+ * real /dev/null (sh redirects background jobs to it), so a script can run inside `chroot ROOT`.
+ */
+export function addBinaries(root: string, binaries: readonly string[]): void {
+  const files = new Set<string>();
+  for (const bin of binaries) {
+    files.add(bin);
+    for (const m of exec('ldd', [realpathSync(bin)]).stdout.matchAll(/(\/\S+) \(0x/g)) files.add(m[1] as string);
+  }
+  for (const f of files) {
+    const dest = join(root, f);
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(realpathSync(f), dest);
+    chmodSync(dest, 0o755);
+  }
+  mkdirSync(join(root, 'dev'), { recursive: true });
+  if (!existsSync(join(root, 'dev/null'))) exec('mknod', ['-m', '666', join(root, 'dev/null'), 'c', '1', '3']);
 }
