@@ -7,7 +7,7 @@ import { createServer as createHttps } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OperationError, silentLogger, type Logger } from '@xenkit/core';
+import { InputError, OperationError, silentLogger, type Logger } from '@xenkit/core';
 import type { Lab } from './api/context.js';
 import { Store } from './api/store.js';
 import { cancelAllTimers } from './api/tasks.js';
@@ -90,7 +90,11 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
   const temporary = options.stateDir === undefined;
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'xenkit-lab-'));
   const vdiDir = join(stateDir, 'vdis');
-  mkdirSync(vdiDir, { recursive: true });
+  try {
+    mkdirSync(vdiDir, { recursive: true });
+  } catch (e) {
+    throw new InputError('E_LAB_STATE_DIR', `cannot use ${stateDir} as the lab state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a writable directory`, { details: { stateDir } });
+  }
   const store = new Store();
   const lab: Lab = {
     store,
