@@ -38,6 +38,10 @@ export interface LabStartOptions {
   taskDelayMs?: number;
   /** event.from batching delay after a wake-up (xapi: 50 ms). */
   eventBatchDelayMs?: number;
+  /** Sessions kept per originator (or per user without one) before the oldest is destroyed (xapi: 500). */
+  maxSessionsPerOriginator?: number;
+  /** Finished tasks are destroyed this long after finishing (xapi: 65 min). */
+  finishedTaskTtlMs?: number;
   logger?: Logger;
 }
 
@@ -109,6 +113,8 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
       authFailureDelayMs: options.authFailureDelayMs ?? 5000,
       taskDelayMs: options.taskDelayMs ?? 0,
       eventBatchDelayMs: options.eventBatchDelayMs ?? 50,
+      maxSessionsPerOriginator: options.maxSessionsPerOriginator ?? 500,
+      finishedTaskTtlMs: options.finishedTaskTtlMs ?? 65 * 60_000,
     },
   };
   const addresses = Array.from({ length: hostCount }, (_, i) => nextAddress(bind, i).address);
