@@ -1,5 +1,5 @@
 // Just enough VHD (Microsoft Virtual Hard Disk v1) for /import_raw_vdi and /export_raw_vdi
-// format=vhd: read fixed, dynamic and differencing images (writing the blocks they carry), and
+// format=vhd: read fixed, dynamic and differencing images (writing the sectors their bitmaps mark), and
 // write dynamic images holding only the non-zero 2 MiB blocks, as xapi's vhd-tool does.
 import type { FileHandle } from 'node:fs/promises';
 import { OperationError } from '@xenkit/core';
@@ -17,6 +17,8 @@ export const VHD_BLOCK = 2 * 1024 * 1024;
 const BITMAP = 512; // 2 MiB / 512-byte sectors / 8 bits, rounded to a sector
 const UNUSED = 0xffffffff;
 const MAX_BLOCK_SIZE = 256 * 1024 * 1024;
+// Copy stored sectors in pieces of at most this much, whatever the block size.
+const COPY_PIECE = 2 * 1024 * 1024;
 
 export class VhdError extends OperationError {
   constructor(message: string) {
@@ -173,14 +175,41 @@ export async function applyVhd(vhd: FileHandle, vhdLength: number, raw: FileHand
   const bat = Buffer.alloc(entries * 4);
   await vhd.read(bat, 0, bat.length, batOff);
   const bitmapBytes = Math.ceil(blockSize / 512 / 8 / 512) * 512;
-  const data = Buffer.alloc(blockSize);
+  const bitmap = Buffer.alloc(bitmapBytes);
+  const piece = Buffer.alloc(Math.min(blockSize, COPY_PIECE));
   for (let i = 0; i < entries; i++) {
     const sector = bat.readUInt32BE(i * 4);
     if (sector === UNUSED) continue;
-    const at = sector * 512 + bitmapBytes;
     const len = Math.min(blockSize, Number(current) - i * blockSize);
-    if (at + len > vhdLength) throw new VhdError(`VHD block ${i} lies outside the file`);
-    await vhd.read(data, 0, len, at);
-    await raw.write(data, 0, len, i * blockSize);
+    if (len <= 0) continue;
+    const at = sector * 512;
+    if (at + bitmapBytes + len > vhdLength) throw new VhdError(`VHD block ${i} lies outside the file`);
+    await vhd.read(bitmap, 0, bitmapBytes, at);
+    // Only sectors whose bitmap bit is set are stored in this file; the rest belong to the parent
+    // (differencing) or read as zeros (dynamic). Either way the VDI already holds the right bytes.
+    for (const [first, count] of setRuns(bitmap, Math.ceil(len / 512))) {
+      const start = first * 512;
+      const end = Math.min(len, (first + count) * 512);
+      for (let off = start; off < end; off += piece.length) {
+        const n = Math.min(piece.length, end - off);
+        await vhd.read(piece, 0, n, at + bitmapBytes + off);
+        await raw.write(piece, 0, n, i * blockSize + off);
+      }
+    }
   }
+}
+
+/** Runs [first sector, count] of set bits (MSB first, as the VHD spec orders them) among `sectors`. */
+function setRuns(bitmap: Buffer, sectors: number): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  let runStart = -1;
+  for (let s = 0; s <= sectors; s++) {
+    const set = s < sectors && ((bitmap[s >> 3] as number) & (0x80 >> (s & 7))) !== 0;
+    if (set && runStart < 0) runStart = s;
+    else if (!set && runStart >= 0) {
+      runs.push([runStart, s - runStart]);
+      runStart = -1;
+    }
+  }
+  return runs;
 }
