@@ -77,4 +77,29 @@ describe('PUT /import_raw_vdi format=vhd, differencing', () => {
     const diff = got.findIndex((b, i) => b !== expected[i]);
     expect(diff, `first difference at byte ${diff}: ${got[diff]} vs ${expected[diff]}`).toBe(-1);
   });
+
+  it('fails the task with VDI_IO_ERROR for a VHD whose BAT points past its end, leaving the VDI as it was', async () => {
+    const [sr] = await x.call<string[]>('SR.get_all');
+    const size = 4 * MiB;
+    const vdi = await x.call<string>('VDI.create', { SR: sr, name_label: 'victim', virtual_size: size, type: 'user' });
+    const before = Buffer.alloc(size, 0x11);
+    await (await fetch(`${lab.url}/import_raw_vdi?session_id=${session}&vdi=${vdi}`, { method: 'PUT', body: before })).arrayBuffer();
+    exec('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic', p('bad.vhd'), '4M']);
+    exec('qemu-io', ['-f', 'vpc', '-c', 'write -P 0x22 0 4M', p('bad.vhd')]);
+    const bad = readFileSync(p('bad.vhd'));
+    const batAt = Number(bad.readBigUInt64BE(512 + 16));
+    bad.writeUInt32BE(0x7fffff00, batAt + 4); // block 1 far beyond EOF
+    const put = await fetch(`${lab.url}/import_raw_vdi?session_id=${session}&vdi=${vdi}&format=vhd`, { method: 'PUT', body: bad });
+    await put.arrayBuffer();
+    const task = put.headers.get('task-id') as string;
+    let rec = await x.call<{ status: string; error_info: string[] }>('task.get_record', task);
+    for (let i = 0; i < 200 && rec.status === 'pending'; i++) {
+      await new Promise((ok) => setTimeout(ok, 20));
+      rec = await x.call('task.get_record', task);
+    }
+    expect(rec.status).toBe('failure');
+    expect(rec.error_info[0]).toBe('VDI_IO_ERROR');
+    const r = await fetch(`${lab.url}/export_raw_vdi?session_id=${session}&vdi=${vdi}&format=raw`);
+    expect(Buffer.from(await r.arrayBuffer()).equals(before)).toBe(true);
+  });
 });
