@@ -1,6 +1,7 @@
 // Where the suite points: a real XenServer when XENKIT_E2E_URL/USER/PASSWORD are set (objects the
 // suite creates are tagged and removed), otherwise a lab host started through the real CLI.
 import { startLabProcess, type LabProcess } from './cli.js';
+import { trustFromEnv, type Trust } from './tls.js';
 
 export const E2E_TAG = 'xenkit-e2e';
 
@@ -11,6 +12,8 @@ export interface Target {
   /** SR uuid to create disks on (XENKIT_E2E_SR), else the pool's default SR. */
   srUuid?: string;
   real: boolean;
+  /** How to verify the target's certificate: never skipped for a real host. */
+  trust: Trust;
   /** Destructive operations (VM power changes) only when XENKIT_E2E_DESTRUCTIVE=1 on a real host. */
   destructive: boolean;
   close(): Promise<void>;
@@ -30,6 +33,7 @@ export async function openTarget(): Promise<Target> {
       password: env.XENKIT_E2E_PASSWORD,
       ...(env.XENKIT_E2E_SR ? { srUuid: env.XENKIT_E2E_SR } : {}),
       real: true,
+      trust: trustFromEnv(env),
       destructive: env.XENKIT_E2E_DESTRUCTIVE === '1',
       close: async () => undefined,
     };
@@ -40,6 +44,7 @@ export async function openTarget(): Promise<Target> {
     user: lab.user,
     password: lab.password,
     real: false,
+    trust: { kind: 'none' },
     destructive: true,
     close: async () => {
       const code = await lab.stop();

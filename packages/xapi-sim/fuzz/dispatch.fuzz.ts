@@ -7,7 +7,10 @@ const end = Date.now() + seconds * 1000;
 const { lab, session, cleanup } = await fuzzTarget();
 let calls = 0;
 try {
-  for (let seed = 1; Date.now() < end; seed++) calls += await fuzzDispatch(lab, session, 500, seed);
+  for (let seed = 1; Date.now() < end; seed++) {
+    const c = await fuzzDispatch(lab, session, 500, seed);
+    calls += c.succeeded + c.failed;
+  }
 } finally {
   cleanup();
 }

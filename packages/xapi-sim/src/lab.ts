@@ -1,13 +1,13 @@
 // startLab: the pool's shared state, one HTTP(S) listener per host, optional TLS and persistence.
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttp, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OperationError, silentLogger, type Logger } from '@xenkit/core';
+import { InputError, OperationError, silentLogger, type Logger } from '@xenkit/core';
 import type { Lab } from './api/context.js';
 import { Store } from './api/store.js';
 import { cancelAllTimers } from './api/tasks.js';
@@ -31,13 +31,23 @@ export interface LabStartOptions {
   /** Seeded VMs (default 3). */
   vms?: number;
   user?: string;
+  /**
+   * Default: 'xenkit' on loopback; a random one when bound to any other address, since a lab
+   * reachable from elsewhere must not take a password anyone can guess. Read it from RunningLab.
+   */
   password?: string;
+  /** Close the lab when this signal aborts (a CLI wires SIGINT/SIGTERM to it). */
+  stopSignal?: AbortSignal;
   /** Delay before SESSION_AUTHENTICATION_FAILED (xapi: 5000 ms). */
   authFailureDelayMs?: number;
   /** How long Async tasks stay pending before running (default 0). */
   taskDelayMs?: number;
   /** event.from batching delay after a wake-up (xapi: 50 ms). */
   eventBatchDelayMs?: number;
+  /** Sessions kept per originator (or per user without one) before the oldest is destroyed (xapi: 500). */
+  maxSessionsPerOriginator?: number;
+  /** Finished tasks are destroyed this long after finishing (xapi: 65 min). */
+  finishedTaskTtlMs?: number;
   logger?: Logger;
 }
 
@@ -52,7 +62,17 @@ export interface RunningLab {
   fingerprint?: string;
   /** Directory holding db.json (with stateDir) and the VDI files. */
   stateDir: string;
+  /** Stop serving, save the state (with stateDir) or remove the temporary directory. Idempotent. */
   close(): Promise<void>;
+  /** Settles once the lab has closed, whoever closed it (close() or stopSignal); rejects if saving failed. */
+  closed: Promise<void>;
+}
+
+const isLoopback = (bind: string) => /^127\./.test(bind) || bind === '::1' || bind === 'localhost';
+
+/** The password a lab on `bind` uses when the caller gives none. */
+export function defaultLabPassword(bind: string): string {
+  return isLoopback(bind) ? 'xenkit' : randomBytes(12).toString('base64url');
 }
 
 function nextAddress(bind: string, i: number): { address: string; samePort: boolean } {
@@ -90,7 +110,11 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
   const temporary = options.stateDir === undefined;
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'xenkit-lab-'));
   const vdiDir = join(stateDir, 'vdis');
-  mkdirSync(vdiDir, { recursive: true });
+  try {
+    mkdirSync(vdiDir, { recursive: true });
+  } catch (e) {
+    throw new InputError('E_LAB_STATE_DIR', `cannot use ${stateDir} as the lab state directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a writable directory`, { details: { stateDir } });
+  }
   const store = new Store();
   const lab: Lab = {
     store,
@@ -101,10 +125,12 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
     hostAddress: new Map(),
     options: {
       user: options.user ?? 'root',
-      password: options.password ?? 'xenkit',
+      password: options.password ?? defaultLabPassword(bind),
       authFailureDelayMs: options.authFailureDelayMs ?? 5000,
       taskDelayMs: options.taskDelayMs ?? 0,
       eventBatchDelayMs: options.eventBatchDelayMs ?? 50,
+      maxSessionsPerOriginator: options.maxSessionsPerOriginator ?? 500,
+      finishedTaskTtlMs: options.finishedTaskTtlMs ?? 65 * 60_000,
     },
   };
   const addresses = Array.from({ length: hostCount }, (_, i) => nextAddress(bind, i).address);
@@ -160,14 +186,9 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
     };
   }
   lab.logger.info({ urls }, 'lab: listening');
-  return {
-    url: urls[0] as string,
-    urls,
-    user: lab.options.user,
-    password: lab.options.password,
-    ...(tls ? { fingerprint: tls.fingerprint } : {}),
-    stateDir,
-    async close() {
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
       cancelAllTimers(lab);
       if (timer) clearTimeout(timer);
       store.onChange = undefined;
@@ -183,6 +204,27 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
       );
       if (temporary) rmSync(stateDir, { recursive: true, force: true });
       else persist();
+    })());
+  let settle!: { ok: () => void; ko: (e: unknown) => void };
+  const closed = new Promise<void>((ok, ko) => (settle = { ok, ko }));
+  // Nobody may be awaiting `closed`; a save failure is still reported through close() itself.
+  closed.catch(() => undefined);
+  const stop = () => void close().then(settle.ok, settle.ko);
+  if (options.stopSignal?.aborted) stop();
+  else options.stopSignal?.addEventListener('abort', stop, { once: true });
+  return {
+    url: urls[0] as string,
+    urls,
+    user: lab.options.user,
+    password: lab.options.password,
+    ...(tls ? { fingerprint: tls.fingerprint } : {}),
+    stateDir,
+    close() {
+      options.stopSignal?.removeEventListener('abort', stop);
+      const p = close();
+      p.then(settle.ok, settle.ko);
+      return p;
     },
+    closed,
   };
 }

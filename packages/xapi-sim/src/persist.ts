@@ -1,10 +1,11 @@
 // `--state DIR`: the database as tagged JSON (db.json) beside the VDI files (vdis/), written a
 // moment after each change and on close, and read back at start.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OperationError } from '@xenkit/core';
+import { InputError } from '@xenkit/core';
 import type { Store } from './api/store.js';
-import { I32, isStruct, XDate, type Struct, type Value } from './wire/values.js';
+import { SCHEMA, type ClassDef, type XType } from './schema.js';
+import { I32, isStruct, putKey, XDate, type Struct, type Value } from './wire/values.js';
 
 const FORMAT = 'xenkit-lab-state/1';
 
@@ -17,16 +18,62 @@ function encode(v: Value): unknown {
   return v;
 }
 
-function decode(v: unknown): Value {
-  if (Array.isArray(v)) return v.map(decode);
+/** Thrown inside decoding; loadState turns it into a coded InputError naming the file. */
+class Corrupt extends Error {}
+
+function decode(v: unknown, depth = 0): Value {
+  if (depth > 64) throw new Corrupt('values nested too deeply');
+  if (Array.isArray(v)) return v.map((x) => decode(x, depth + 1));
   if (typeof v === 'object' && v !== null) {
     const o = v as Record<string, unknown>;
-    if (typeof o.$i === 'string') return BigInt(o.$i);
+    if (typeof o.$i === 'string') {
+      if (!/^-?\d{1,20}$/.test(o.$i)) throw new Corrupt(`bad integer ${JSON.stringify(o.$i.slice(0, 40))}`);
+      return BigInt(o.$i);
+    }
     if (typeof o.$d === 'string') return new XDate(o.$d);
     if (typeof o.$i32 === 'number') return new I32(o.$i32);
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, decode(x)]));
+    const out: Struct = {};
+    for (const [k, x] of Object.entries(o)) putKey(out, k, decode(x, depth + 1));
+    return out;
   }
-  return v as Value;
+  if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number' || v === null) return v;
+  throw new Corrupt(`unexpected ${typeof v}`);
+}
+
+/** Does a decoded value have the shape the schema field expects? Wrong shapes would crash handlers later. */
+function fits(v: Value, t: XType): boolean {
+  switch (t.k) {
+    case 'string':
+    case 'ref':
+    case 'enum':
+      return typeof v === 'string';
+    case 'int':
+      return typeof v === 'bigint' || v instanceof I32;
+    case 'float':
+      return typeof v === 'number';
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'datetime':
+      return v instanceof XDate;
+    case 'set':
+      return Array.isArray(v) && v.every((x) => fits(x, t.of));
+    case 'map':
+      return isStruct(v) && Object.values(v).every((x) => fits(x, t.val));
+    default:
+      return true;
+  }
+}
+
+function decodeRecord(cls: string, ref: string, raw: unknown): Struct {
+  if (!/^OpaqueRef:[\w-]+$/.test(ref)) throw new Corrupt(`${cls} reference ${JSON.stringify(ref.slice(0, 60))} is not an OpaqueRef`);
+  const rec = decode(raw);
+  if (!isStruct(rec)) throw new Corrupt(`${cls} ${ref} is not a record`);
+  const def = SCHEMA.get(cls) as ClassDef;
+  for (const [k, v] of Object.entries(rec)) {
+    const f = def.fields.get(k);
+    if (f && !fits(v, f.type)) throw new Corrupt(`${cls} ${ref} field ${k} has the wrong type`);
+  }
+  return rec;
 }
 
 export interface SavedMeta {
@@ -41,26 +88,59 @@ export function saveState(dir: string, store: Store, meta: SavedMeta): void {
     tables[cls] = Object.fromEntries([...t].map(([ref, rec]) => [ref, encode(rec)]));
   }
   const path = join(dir, 'db.json');
-  writeFileSync(`${path}.tmp`, JSON.stringify({ format: FORMAT, meta, tables }));
+  // Write, fsync, rename, fsync the directory: a crash leaves either the old or the new db.json whole.
+  const fd = openSync(`${path}.tmp`, 'w', 0o600);
+  try {
+    writeFileSync(fd, JSON.stringify({ format: FORMAT, meta, tables }));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(`${path}.tmp`, path);
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
-/** Load db.json into an empty store; null when the directory has none yet. */
+const bad = (code: string, path: string, why: string) =>
+  new InputError(code, `${path}: ${why}; repair or remove it, or start the lab with another --state directory`, { details: { path } });
+
+/** Load db.json into an empty store; null when the directory has none yet. Damage is an InputError. */
 export function loadState(dir: string, store: Store): SavedMeta | null {
   const path = join(dir, 'db.json');
   if (!existsSync(path)) return null;
-  let doc: { format?: string; meta?: SavedMeta; tables?: Record<string, Record<string, unknown>> };
+  let text: string;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8')) as typeof doc;
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new OperationError('E_LAB_STATE_UNREADABLE', `${path} is not valid JSON: ${(e as Error).message}`, { details: { path } });
+    throw bad('E_LAB_STATE_UNREADABLE', path, `cannot read the lab state (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  if (doc.format !== FORMAT || !doc.meta || !doc.tables) {
-    throw new OperationError('E_LAB_STATE_FORMAT', `${path} is not a ${FORMAT} file`, { details: { path } });
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw bad('E_LAB_STATE_UNREADABLE', path, `not valid JSON (${(e as Error).message})`);
   }
-  for (const [cls, t] of Object.entries(doc.tables)) {
-    for (const [ref, rec] of Object.entries(t)) store.create(cls, decode(rec) as Struct, ref);
+  const d = doc as { format?: unknown; meta?: Partial<SavedMeta>; tables?: unknown };
+  if (typeof doc !== 'object' || doc === null || d.format !== FORMAT) throw bad('E_LAB_STATE_FORMAT', path, `not a ${FORMAT} file`);
+  const tables = d.tables;
+  if (typeof tables !== 'object' || tables === null || Array.isArray(tables)) throw bad('E_LAB_STATE_FORMAT', path, 'no tables object');
+  const meta = d.meta;
+  if (typeof meta?.masterRef !== 'string' || typeof meta.poolRef !== 'string') throw bad('E_LAB_STATE_FORMAT', path, 'no masterRef/poolRef');
+  try {
+    for (const [cls, t] of Object.entries(tables as Record<string, unknown>)) {
+      if (!SCHEMA.has(cls) || cls === 'session') throw new Corrupt(`unknown class ${JSON.stringify(cls.slice(0, 60))}`);
+      if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new Corrupt(`table ${cls} is not an object`);
+      for (const [ref, raw] of Object.entries(t)) store.create(cls, decodeRecord(cls, ref, raw), ref);
+    }
+  } catch (e) {
+    if (e instanceof Corrupt) throw bad('E_LAB_STATE_CORRUPT', path, e.message);
+    throw e;
   }
+  if (!store.get('host', meta.masterRef) || !store.get('pool', meta.poolRef)) throw bad('E_LAB_STATE_CORRUPT', path, 'the master host or pool record is missing');
   store.resetLog();
-  return doc.meta;
+  return { masterRef: meta.masterRef, poolRef: meta.poolRef };
 }

@@ -77,6 +77,21 @@ describe('errors as XAPI raises them', () => {
     expect(r.error).toEqual(['SESSION_AUTHENTICATION_FAILED', 'root', 'Authentication failure']);
   });
 
+  it('keeps a map key named __proto__ as an ordinary key over XML-RPC and JSON-RPC', async () => {
+    const vm = ((await jsonCall(lab.url, 'VM.get_by_name_label', [session, 'lab-vm-1'])).result as string[])[0] as string;
+    const map = '<struct><member><name>__proto__</name><value>xml</value></member><member><name>a</name><value>1</value></member></struct>';
+    const set = await postRaw(lab.url, '/RPC2', xmlCall('VM.set_other_config', [session, vm, map]));
+    expect(set.text).toContain('Success');
+    const got = await postRaw(lab.url, '/RPC2', xmlCall('VM.get_other_config', [session, vm]));
+    expect(got.text).toContain('<member><name>__proto__</name><value>xml</value></member>');
+    const body = `{"jsonrpc":"2.0","id":1,"method":"VM.set_other_config","params":["${session}","${vm}",{"__proto__":"json"}]}`;
+    expect(JSON.parse((await postRaw(lab.url, '/jsonrpc', body, 'application/json')).text)).toHaveProperty('result');
+    await jsonCall(lab.url, 'VM.add_to_other_config', [session, vm, 'b', '2']);
+    const back = (await jsonCall(lab.url, 'VM.get_other_config', [session, vm])).result as Record<string, string>;
+    expect(Object.keys(back).sort()).toEqual(['__proto__', 'b']);
+    expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toBe('json');
+  });
+
   it('serves int64 as JSON integers and Int32 valid_ref_counts as <i4>', async () => {
     const r = await postRaw(lab.url, '/', xmlCall('event.from', [session, '<array><data><value>host</value></data></array>', '', '<double>0.1</double>']));
     expect(r.text).toMatch(/<member><name>host<\/name><value><i4>1<\/i4><\/value><\/member>/);

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '@xenkit/core';
 import { startLab } from '@xenkit/xapi-sim';
-import { randomBytes } from 'node:crypto';
 import { emit, type CliContext } from '../context.js';
 import type { CommandModule } from '../program.js';
 
@@ -22,19 +21,21 @@ function integer(name: string, text: string, min: number, max: number): number {
   return n;
 }
 
-const isLoopback = (bind: string) => /^127\./.test(bind) || bind === '::1' || bind === 'localhost';
-
-/** Resolves on the first SIGINT or SIGTERM, so the lab closes cleanly (state saved, files removed). */
-function untilStopped(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+/** An AbortSignal that fires on the first SIGINT or SIGTERM, so the lab closes cleanly (state saved, files removed). */
+function stopOnSignals(onStop: (signal: string) => void): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const dispose = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  const stop = (signal: string) => {
+    dispose();
+    onStop(signal);
+    ac.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return { signal: ac.signal, dispose };
 }
 
 export const labCommand: CommandModule = (ctx: CliContext) =>
@@ -50,17 +51,22 @@ export const labCommand: CommandModule = (ctx: CliContext) =>
       const port = integer('port', opts.port, 0, 65535);
       const hosts = integer('hosts', opts.hosts, 1, 16);
       const vms = integer('vms', opts.vms, 0, 100_000);
-      // A lab reachable from elsewhere must not use a password anyone can guess.
-      const password = ctx.env.XENKIT_LAB_PASSWORD ?? (isLoopback(opts.bind) ? 'xenkit' : randomBytes(12).toString('base64url'));
+      // Without XENKIT_LAB_PASSWORD, startLab picks 'xenkit' on loopback and a random password elsewhere.
+      const password = ctx.env.XENKIT_LAB_PASSWORD;
+      const stop = stopOnSignals((signal) => ctx.logger.info({ signal }, 'lab: stopping'));
       const lab = await startLab({
         port,
         bind: opts.bind,
         hosts,
         vms,
         tls: opts.tls,
-        password,
+        ...(password === undefined ? {} : { password }),
+        stopSignal: stop.signal,
         logger: ctx.logger,
         ...(opts.state === undefined ? {} : { stateDir: opts.state }),
+      }).catch((e: unknown) => {
+        stop.dispose();
+        throw e;
       });
       const data = {
         url: lab.url,
@@ -84,7 +90,5 @@ export const labCommand: CommandModule = (ctx: CliContext) =>
           style.dim('Serving until Ctrl-C (SIGINT) or SIGTERM.'),
         ].join('\n'),
       );
-      const signal = await untilStopped();
-      ctx.logger.info({ signal }, 'lab: stopping');
-      await lab.close();
+      await lab.closed;
     });

@@ -3,7 +3,7 @@
 // get_by_name_label, create and destroy — all answered from the schema and the store.
 import { classDef, type MessageDef } from '../schema.js';
 import { fail } from '../wire/failure.js';
-import { isStruct, type Struct, type Value } from '../wire/values.js';
+import { isStruct, putKey, type Struct, type Value } from '../wire/values.js';
 import type { CallContext } from './context.js';
 
 /** get_record result: the stored record (serialised immediately, so no copy is needed). */
@@ -58,7 +58,7 @@ export function implicitCall(ctx: CallContext, m: MessageDef, args: Value[]): Va
     const map = rec[f] as Struct;
     const key = args[1] as string;
     if (isStruct(map) && Object.hasOwn(map, key)) fail('MAP_DUPLICATE_KEY', cls, f, self, key);
-    map[key] = args[2] as Value;
+    putKey(map, key, args[2] as Value);
     store.touch(cls, self);
     return '';
   }

@@ -2,7 +2,7 @@
 // as strings (XML-RPC clients send int64 that way) or numbers, floats as ints, dates in either format.
 import { classDef, type XType } from '../schema.js';
 import { fail } from '../wire/failure.js';
-import { I32, isStruct, parseXapiDate, XDate, type Struct, type Value } from '../wire/values.js';
+import { I32, isStruct, parseXapiDate, putKey, XDate, type Struct, type Value } from '../wire/values.js';
 
 function describe(v: Value): string {
   if (typeof v === 'bigint') return `Int ${v}`;
@@ -50,7 +50,7 @@ export function coerce(v: Value, t: XType): Value {
     case 'map': {
       if (!isStruct(v)) return bad('map', v);
       const out: Struct = {};
-      for (const [k, x] of Object.entries(v)) out[k] = coerce(x, t.val);
+      for (const [k, x] of Object.entries(v)) putKey(out, k, coerce(x, t.val));
       return out;
     }
     case 'record':

@@ -11,6 +11,10 @@ export interface LabOptions {
   taskDelayMs: number;
   /** event.from waits this long after a wake-up to batch changes (xapi: 50 ms). */
   eventBatchDelayMs: number;
+  /** xapi keeps at most 500 sessions per originator (or per user without one), destroying the oldest. */
+  maxSessionsPerOriginator: number;
+  /** xapi's GC destroys finished tasks this long after they finish (65 min). */
+  finishedTaskTtlMs: number;
 }
 
 /** Shared state of the whole pool; every host's HTTP server answers from it. */

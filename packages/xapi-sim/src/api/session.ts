@@ -14,9 +14,23 @@ export function credentialsValid(lab: Lab, user: string, password: string): bool
   return user === lab.options.user && password === lab.options.password;
 }
 
+/**
+ * xapi bounds sessions per originator (per user name when a client sends none) and destroys the
+ * oldest when a login goes over, so a client that never logs out cannot exhaust the host.
+ */
+function enforceSessionLimit(lab: Lab, user: string, originator: string): void {
+  const same = (s: { auth_user_name?: unknown; originator?: unknown }) =>
+    originator !== '' ? s.originator === originator : s.originator === '' && s.auth_user_name === user;
+  const mine = [...lab.store.table('session')].filter(([, s]) => same(s)).map(([ref]) => ref);
+  // The table keeps insertion order, so the first entries are the oldest logins.
+  for (const ref of mine.slice(0, Math.max(0, mine.length - lab.options.maxSessionsPerOriginator))) {
+    lab.store.destroy('session', ref);
+  }
+}
+
 export function openSession(lab: Lab, hostRef: string, user: string, originator: string): string {
   const now = XDate.fromDate(new Date());
-  return lab.store.create('session', {
+  const ref = lab.store.create('session', {
     this_host: hostRef,
     last_active: now,
     validation_time: now,
@@ -25,6 +39,8 @@ export function openSession(lab: Lab, hostRef: string, user: string, originator:
     auth_user_name: user,
     originator,
   });
+  enforceSessionLimit(lab, user, originator);
+  return ref;
 }
 
 async function login(ctx: CallContext, user: string, password: string, originator: string): Promise<string> {

@@ -13,7 +13,31 @@ const runners = (lab: Lab) => {
   return m;
 };
 
+const finishedAt = new WeakMap<Lab, Map<string, number>>();
+const finishTimes = (lab: Lab) => {
+  let m = finishedAt.get(lab);
+  if (!m) finishedAt.set(lab, (m = new Map()));
+  return m;
+};
+
+/** Like xapi's DB GC: finished tasks nobody destroyed go away `finishedTaskTtlMs` after finishing. */
+export function collectFinishedTasks(lab: Lab, now = Date.now()): void {
+  const times = finishTimes(lab);
+  for (const [ref, rec] of lab.store.table('task')) {
+    if (rec.status === 'pending' || rec.status === 'cancelling') continue;
+    const at = times.get(ref);
+    // A finished task loaded from --state has no time here; its clock starts now.
+    if (at === undefined) times.set(ref, now);
+    else if (now - at >= lab.options.finishedTaskTtlMs) {
+      times.delete(ref);
+      lab.store.destroy('task', ref);
+    }
+  }
+  for (const ref of times.keys()) if (!lab.store.get('task', ref)) times.delete(ref);
+}
+
 export function createTask(lab: Lab, label: string, description: string, hostRef: string): string {
+  collectFinishedTasks(lab);
   return lab.store.create('task', {
     name_label: label,
     name_description: description,
@@ -34,6 +58,7 @@ export function completeTask(lab: Lab, task: string, outcome: { value: Value; vo
   const rec = lab.store.get('task', task);
   if (!rec || (rec.status !== 'pending' && rec.status !== 'cancelling')) return;
   runners(lab).delete(task);
+  finishTimes(lab).set(task, Date.now());
   const finished = XDate.fromDate(new Date());
   if (rec.status === 'cancelling') {
     lab.store.update('task', task, {

@@ -32,6 +32,16 @@ export class StreamReader {
     }
     return Buffer.concat(parts, got);
   }
+  /** Discard `n` bytes without holding more than one network read; false if the stream ended first. */
+  async skip(n: number): Promise<boolean> {
+    let left = n;
+    while (left > 0) {
+      const b = await this.some(Math.min(left, 1 << 20));
+      if (b.length === 0) return false;
+      left -= b.length;
+    }
+    return true;
+  }
 }
 
 const ZERO = Buffer.alloc(1 << 20);

@@ -145,7 +145,7 @@ async function importVhd(lab: Lab, reader: StreamReader, length: number, file: i
     }
     if (offset < length) throw new XapiFailure('VDI_IO_ERROR', ['Device I/O errors']);
     try {
-      await applyVhd(spool, offset, file, size);
+      await applyVhd(scratch, spool, offset, file, size);
     } catch (e) {
       throw new XapiFailure('VDI_IO_ERROR', [(e as Error).message]);
     }

@@ -1,8 +1,9 @@
 // Just enough VHD (Microsoft Virtual Hard Disk v1) for /import_raw_vdi and /export_raw_vdi
-// format=vhd: read fixed, dynamic and differencing images (writing the blocks they carry), and
-// write dynamic images holding only the non-zero 2 MiB blocks, as xapi's vhd-tool does.
+// format=vhd: read fixed, dynamic and differencing images through @xenkit/disk (writing the sectors
+// they store), and write dynamic images holding only the non-zero 2 MiB blocks, as xapi's vhd-tool does.
 import type { FileHandle } from 'node:fs/promises';
 import { OperationError } from '@xenkit/core';
+import { openDisk, type Disk } from '@xenkit/disk';
 import { isZero } from './stream.js';
 
 // Footer (512 bytes, big-endian): 0 cookie "conectix" · 8 features · 12 version · 16 data offset (u64)
@@ -15,8 +16,8 @@ const FOOTER = 512;
 const DYN_HEADER = 1024;
 export const VHD_BLOCK = 2 * 1024 * 1024;
 const BITMAP = 512; // 2 MiB / 512-byte sectors / 8 bits, rounded to a sector
-const UNUSED = 0xffffffff;
-const MAX_BLOCK_SIZE = 256 * 1024 * 1024;
+// Copy stored data in pieces of at most this much.
+const COPY_PIECE = 2 * 1024 * 1024;
 
 export class VhdError extends OperationError {
   constructor(message: string) {
@@ -135,52 +136,51 @@ export async function writeVhd(
   await write(foot);
 }
 
-/** Copy the data a VHD file carries into a raw file of `limit` bytes. */
-export async function applyVhd(vhd: FileHandle, vhdLength: number, raw: FileHandle, limit: bigint): Promise<void> {
-  if (vhdLength < FOOTER) throw new VhdError(`VHD of ${vhdLength} bytes is shorter than its footer`);
-  const f = Buffer.alloc(FOOTER);
-  await vhd.read(f, 0, FOOTER, vhdLength - FOOTER);
-  // A fixed VHD made by some tools has a 511-byte footer; dynamic ones keep a copy at offset 0.
-  if (f.toString('latin1', 0, 8) !== 'conectix') await vhd.read(f, 0, FOOTER, 0);
-  if (f.toString('latin1', 0, 8) !== 'conectix') throw new VhdError('no VHD footer (cookie "conectix") found');
-  if (f.readUInt32BE(64) !== checksum(f, 64)) throw new VhdError('VHD footer checksum mismatch');
-  const current = f.readBigUInt64BE(48);
-  if (current > limit) throw new VhdError(`VHD virtual size ${current} exceeds the VDI's ${limit}`);
-  const type = f.readUInt32BE(60);
-  if (type === 2) {
-    const buf = Buffer.alloc(VHD_BLOCK);
-    for (let off = 0; off < Number(current); off += VHD_BLOCK) {
-      const { bytesRead } = await vhd.read(buf, 0, Math.min(VHD_BLOCK, Number(current) - off), off);
-      if (!isZero(buf.subarray(0, bytesRead))) await raw.write(buf, 0, bytesRead, off);
+/**
+ * Copy the data a spooled VHD carries into a raw file of `limit` bytes: only the sectors it stores
+ * (allocated blocks, sectors its bitmaps mark), so a differencing upload lands on the VDI holding its
+ * parent without disturbing the parent's sectors. Parsing (footer, header, BAT, bitmaps, bounds) is
+ * @xenkit/disk's. A differencing image's parent is not here, so the spool is relabelled dynamic first:
+ * its unmarked sectors then read as "zero" extents, which are left alone as the parent's.
+ */
+export async function applyVhd(spoolPath: string, spool: FileHandle, spoolLength: number, raw: FileHandle, limit: bigint): Promise<void> {
+  await relabelDifferencing(spool, spoolLength);
+  let disk: Disk;
+  try {
+    disk = await openDisk(spoolPath);
+  } catch (e) {
+    throw new VhdError(`not a usable VHD: ${(e as Error).message}`);
+  }
+  try {
+    if (disk.format !== 'vhd') throw new VhdError('no VHD footer (cookie "conectix") found');
+    if (BigInt(disk.size) > limit) throw new VhdError(`VHD virtual size ${disk.size} exceeds the VDI's ${limit}`);
+    const old = Buffer.alloc(COPY_PIECE);
+    for (const e of await disk.extents()) {
+      if (e.kind !== 'data') continue;
+      for (let off = e.offset; off < e.offset + e.length; off += COPY_PIECE) {
+        const n = Math.min(COPY_PIECE, e.offset + e.length - off);
+        const data = Buffer.from(await disk.read(off, n));
+        // A fixed VHD reports all of itself as data; keep the VDI file sparse where both are zero.
+        if (isZero(data)) {
+          const { bytesRead } = await raw.read(old, 0, n, off);
+          if (isZero(old.subarray(0, bytesRead))) continue;
+        }
+        await raw.write(data, 0, n, off);
+      }
     }
-    return;
+  } finally {
+    await disk.close();
   }
-  if (type !== 3 && type !== 4) throw new VhdError(`unsupported VHD disk type ${type}`);
-  const hdr = Buffer.alloc(DYN_HEADER);
-  const hdrOff = Number(f.readBigUInt64BE(16));
-  if (hdrOff + DYN_HEADER > vhdLength) throw new VhdError('VHD dynamic header lies outside the file');
-  await vhd.read(hdr, 0, DYN_HEADER, hdrOff);
-  if (hdr.toString('latin1', 0, 8) !== 'cxsparse') throw new VhdError('VHD dynamic header cookie is not "cxsparse"');
-  if (hdr.readUInt32BE(36) !== checksum(hdr, 36)) throw new VhdError('VHD dynamic header checksum mismatch');
-  const batOff = Number(hdr.readBigUInt64BE(16));
-  const entries = hdr.readUInt32BE(28);
-  const blockSize = hdr.readUInt32BE(32);
-  if (blockSize < 512 || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
-    throw new VhdError(`VHD block size ${blockSize} is not a power of two between 512 B and 256 MiB`);
-  }
-  if (BigInt(entries) * BigInt(blockSize) > current + BigInt(blockSize)) throw new VhdError('VHD BAT covers more than the disk size');
-  if (batOff + entries * 4 > vhdLength) throw new VhdError('VHD BAT lies outside the file');
-  const bat = Buffer.alloc(entries * 4);
-  await vhd.read(bat, 0, bat.length, batOff);
-  const bitmapBytes = Math.ceil(blockSize / 512 / 8 / 512) * 512;
-  const data = Buffer.alloc(blockSize);
-  for (let i = 0; i < entries; i++) {
-    const sector = bat.readUInt32BE(i * 4);
-    if (sector === UNUSED) continue;
-    const at = sector * 512 + bitmapBytes;
-    const len = Math.min(blockSize, Number(current) - i * blockSize);
-    if (at + len > vhdLength) throw new VhdError(`VHD block ${i} lies outside the file`);
-    await vhd.read(data, 0, len, at);
-    await raw.write(data, 0, len, i * blockSize);
+}
+
+/** Footer type 4 (differencing) → 3 (dynamic), checksum redone, in the footer and its copy at 0. */
+async function relabelDifferencing(spool: FileHandle, length: number): Promise<void> {
+  const f = Buffer.alloc(FOOTER);
+  for (const at of length >= 2 * FOOTER ? [length - FOOTER, 0] : []) {
+    await spool.read(f, 0, FOOTER, at);
+    if (f.toString('latin1', 0, 8) !== 'conectix' || f.readUInt32BE(60) !== 4 || f.readUInt32BE(64) !== checksum(f, 64)) continue;
+    f.writeUInt32BE(3, 60);
+    f.writeUInt32BE(checksum(f, 64), 64);
+    await spool.write(f, 0, FOOTER, at);
   }
 }

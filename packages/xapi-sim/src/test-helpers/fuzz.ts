@@ -40,20 +40,28 @@ function mutate(seed: string, next: () => number): string {
   return s;
 }
 
+export interface ParserFuzzCounts {
+  parsed: number;
+  refused: number;
+}
+
 /** Mutated bodies must parse or be refused as MalformedRequest (→ HTTP 500), never crash. */
-export function fuzzParsers(iterations: number, seed: number): number {
+export function fuzzParsers(iterations: number, seed: number): ParserFuzzCounts {
   const next = rng(seed);
+  const counts = { parsed: 0, refused: 0 };
   for (let i = 0; i < iterations; i++) {
     for (const [base, parse] of [[XML_SEED, parseMethodCall], [JSON_SEED, parseJsonCall]] as const) {
       const input = mutate(base, next);
       try {
         parse(input);
+        counts.parsed++;
       } catch (e) {
         if (!(e instanceof MalformedRequest)) throw new Error(`${(e as Error).message} on input ${JSON.stringify(input)}`);
+        counts.refused++;
       }
     }
   }
-  return iterations * 2;
+  return counts;
 }
 
 const methods = [...SCHEMA.values()].flatMap((c) => [...c.messages.values()].map((m) => `${c.name}.${m.name}`));
@@ -98,13 +106,24 @@ function typedValue(next: () => number, lab: Lab, t: XType): Value {
 }
 
 /** Random well-formed calls against a live lab: XAPI errors are fine, INTERNAL_ERROR means a handler bug. */
-export async function fuzzDispatch(lab: Lab, session: string, iterations: number, seed: number): Promise<number> {
+export interface DispatchFuzzCounts {
+  /** Methods the fuzz never calls (logout, destroy …) because they would end the run early. */
+  skipped: number;
+  succeeded: number;
+  failed: number;
+}
+
+export async function fuzzDispatch(lab: Lab, session: string, iterations: number, seed: number): Promise<DispatchFuzzCounts> {
+  const counts = { skipped: 0, succeeded: 0, failed: 0 };
   const next = rng(seed);
   const refs = [...lab.store.tables.values()].flatMap((t) => [...t.keys()]).slice(0, 200);
   const skip = /^(session\.(logout|local_logout|change_password|login_with_password|slave_local_login_with_password)|event\.from|.*\.destroy.*|pool\.eject|host\.(shutdown|reboot))$/;
   for (let i = 0; i < iterations; i++) {
     const method = methods[Math.floor(next() * methods.length)] as string;
-    if (skip.test(method)) continue;
+    if (skip.test(method)) {
+      counts.skipped++;
+      continue;
+    }
     // Mostly the right number of well-typed arguments, so calls get past the checks into handlers.
     const m = findMessage(method);
     const typed = m !== undefined && next() < 0.8;
@@ -116,8 +135,10 @@ export async function fuzzDispatch(lab: Lab, session: string, iterations: number
     if (!r.ok && r.description[0] === 'INTERNAL_ERROR') {
       throw new Error(`${method}(${params.slice(1).map(String).join(', ')}) → ${r.description.join(' ')}`);
     }
+    if (r.ok) counts.succeeded++;
+    else counts.failed++;
   }
-  return iterations;
+  return counts;
 }
 
 /** A seeded in-process lab (no HTTP) for the dispatch fuzz, with a logged-in session. */
@@ -137,7 +158,7 @@ export async function fuzzTarget(): Promise<{ lab: Lab; session: string; cleanup
     masterRef: '',
     poolRef: '',
     hostAddress: new Map(),
-    options: { user: 'root', password: 'x', authFailureDelayMs: 0, taskDelayMs: 0, eventBatchDelayMs: 0 },
+    options: { user: 'root', password: 'x', authFailureDelayMs: 0, taskDelayMs: 0, eventBatchDelayMs: 0, maxSessionsPerOriginator: 500, finishedTaskTtlMs: 3_900_000 },
   };
   seedLab(lab, { hosts: [{ address: '127.0.0.1', hostname: 'fuzz' }], vms: 2 });
   return { lab, session: openSession(lab, lab.masterRef, 'root', ''), cleanup: () => rmSync(vdiDir, { recursive: true, force: true }) };

@@ -1,7 +1,7 @@
 // JSON-RPC as XAPI speaks it on /jsonrpc: v1 and v2 (chosen by "jsonrpc":"2.0"), positional params,
 // a mandatory id, int64 as integer literals, errors as ErrorDescription arrays (v1) or {code: 1} (v2).
 import { MalformedRequest } from './failure.js';
-import { I32, isStruct, XDate, type Value } from './values.js';
+import { I32, isStruct, putKey, XDate, type Struct, type Value } from './values.js';
 
 export interface JsonCall {
   method: string;
@@ -15,8 +15,8 @@ function fromJson(v: unknown, depth: number): Value {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
   if (Array.isArray(v)) return v.map((x) => fromJson(x, depth + 1));
-  const out: Record<string, Value> = {};
-  for (const [k, x] of Object.entries(v as object)) out[k] = fromJson(x, depth + 1);
+  const out: Struct = {};
+  for (const [k, x] of Object.entries(v as object)) putKey(out, k, fromJson(x, depth + 1));
   return out;
 }
 

@@ -48,12 +48,20 @@ export function isStruct(v: Value | undefined): v is Struct {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof XDate) && !(v instanceof I32);
 }
 
+/**
+ * Set a struct member. XAPI maps are plain string-keyed maps, so a key such as `__proto__` must land
+ * as an ordinary own property; plain assignment would replace the object's prototype instead.
+ */
+export function putKey(out: Struct, key: string, v: Value): void {
+  Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** Deep copy, so snapshots handed to clients never alias the live store. */
 export function cloneValue<T extends Value>(v: T): T {
   if (Array.isArray(v)) return v.map((x) => cloneValue(x)) as T;
   if (isStruct(v)) {
     const out: Struct = {};
-    for (const k of Object.keys(v)) out[k] = cloneValue(v[k] as Value);
+    for (const k of Object.keys(v)) putKey(out, k, cloneValue(v[k] as Value));
     return out as T;
   }
   return v;

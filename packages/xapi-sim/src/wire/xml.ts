@@ -1,7 +1,7 @@
 // XML-RPC as XAPI speaks it: a small, bounded parser for methodCall bodies and a writer that emits
 // ocaml-rpc's exact shapes (untyped strings and int64, <i4>, <boolean>, <double> with %.16g).
 import { MalformedRequest } from './failure.js';
-import { I32, isStruct, parseXapiDate as parseDateOrNull, XDate, type Struct, type Value } from './values.js';
+import { I32, isStruct, putKey, parseXapiDate as parseDateOrNull, XDate, type Struct, type Value } from './values.js';
 
 const MAX_DEPTH = 64;
 
@@ -188,7 +188,7 @@ function parseTyped(r: Reader, t: Token, depth: number): Value {
       while (r.peek()?.kind !== 'close') {
         r.open('member');
         const name = r.open('name') ? r.text('name') : '';
-        out[name] = parseValue(r, depth + 1);
+        putKey(out, name, parseValue(r, depth + 1));
         r.close('member');
       }
       r.close('struct');
