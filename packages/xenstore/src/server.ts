@@ -1,6 +1,6 @@
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { silentLogger, type Logger } from '@xenkit/core';
+import { OperationError, silentLogger, type Logger } from '@xenkit/core';
 import { Store, StoreError, allowed, isUnder } from './store.js';
 import {
   MessageReader,
@@ -40,6 +40,28 @@ interface Conn {
   nextTx: number;
 }
 
+/**
+ * A socket left by an earlier run is replaced; anything else at `path` (a file, a directory, a
+ * symlink) belongs to someone else and is left alone.
+ */
+function removeStaleSocket(path: string): void {
+  let kind: string;
+  try {
+    const st = lstatSync(path);
+    if (st.isSocket()) {
+      rmSync(path);
+      return;
+    }
+    kind = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFile() ? 'a regular file' : 'not a socket';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new OperationError('E_XS_LISTEN_PATH', `cannot listen on ${path}: ${(e as Error).message}`, { details: { path }, cause: e });
+  }
+  throw new OperationError('E_XS_LISTEN_PATH', `cannot listen on ${path}: it is ${kind}, not a stale socket; remove it or choose another path`, {
+    details: { path, kind },
+  });
+}
+
 const MAX_TX_PER_CONN = 16;
 const MAX_WATCHES_PER_CONN = 128;
 
@@ -63,7 +85,7 @@ export class XenstoreServer {
 
   /** Listens on `path` as domain `domid`; a guest domain gets `/local/domain/<domid>` owned by it. */
   async listen(path: string, domid = 0): Promise<void> {
-    rmSync(path, { force: true });
+    removeStaleSocket(path);
     if (domid !== 0) {
       const home = `/local/domain/${domid}`;
       this.apply(this.store.mkdir(home, 0));
@@ -80,7 +102,13 @@ export class XenstoreServer {
   async close(): Promise<void> {
     for (const c of this.conns) c.socket.destroy();
     await Promise.all(this.servers.map(({ server }) => new Promise((r) => server.close(r))));
-    for (const { path } of this.servers) rmSync(path, { force: true });
+    for (const { path } of this.servers) {
+      try {
+        if (lstatSync(path).isSocket()) rmSync(path);
+      } catch {
+        // Already gone.
+      }
+    }
   }
 
   private accept(socket: Socket, domid: number): void {
