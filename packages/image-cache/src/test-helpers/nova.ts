@@ -18,7 +18,11 @@ export function novaSite(): string {
   const work = `${CACHE}.tmp-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  exec('apt-get', ['download', 'python3-nova'], { cwd: work });
+  // A fresh machine may have no package lists yet: fetch them once and try again.
+  if (exec('apt-get', ['download', 'python3-nova'], { cwd: work, allowFailure: true }).status !== 0) {
+    exec('apt-get', ['update', '-qq']);
+    exec('apt-get', ['download', 'python3-nova'], { cwd: work });
+  }
   const deb = readdirSync(work).find((n) => n.startsWith('python3-nova_') && n.endsWith('.deb'));
   if (!deb) throw new Error(`apt-get download python3-nova left no .deb in ${work}`);
   exec('dpkg-deb', ['-x', join(work, deb), join(work, 'root')]);
