@@ -150,3 +150,71 @@ describe('XenstoreClient reply handling', () => {
     dir.cleanup();
   });
 });
+
+/** A xenstored stand-in that answers READ with the path's name, late for `/slow`; ids echoed or zeroed. */
+async function lateServer(echoIds: boolean): Promise<{ path: string; connections: () => number; watchesSet: () => number; stop: () => Promise<void> }> {
+  const dir = tempDir('xenkit-xslate-');
+  const path = join(dir.path, 'late.sock');
+  let connections = 0;
+  let watchesSet = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const srv = createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    const reader = new MessageReader();
+    s.on('data', (d) => {
+      for (const m of reader.push(d)) {
+        if (m.type === XsType.WATCH) watchesSet++;
+        const asked = m.payload.subarray(0, m.payload.indexOf(0)).toString();
+        const answer = (): void => {
+          if (!s.destroyed) s.write(encodeMessage({ type: m.type, reqId: echoIds ? m.reqId : 0, txId: 0, payload: Buffer.from(`value of ${asked}`) }));
+        };
+        if (asked === '/slow') setTimeout(answer, 400);
+        else answer();
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(path, r));
+  return {
+    path,
+    connections: () => connections,
+    watchesSet: () => watchesSet,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => srv.close(r));
+      dir.cleanup();
+    },
+  };
+}
+
+describe('XenstoreClient after a timeout', () => {
+  it('drops the late reply by req_id when the server echoes ids', async () => {
+    const srv = await lateServer(true);
+    const c = await XenstoreClient.open({ path: srv.path, timeoutMs: 150 });
+    expect(await c.read('/warm')).toBe('value of /warm'); // proves the server echoes ids
+    await expect(c.read('/slow')).rejects.toMatchObject({ code: 'E_XS_TIMEOUT' });
+    await new Promise((r) => setTimeout(r, 350)); // the late reply to /slow arrives now
+    expect(await c.read('/b')).toBe('value of /b');
+    // The late reply crossing a request in flight is dropped as well.
+    await expect(c.read('/slow')).rejects.toMatchObject({ code: 'E_XS_TIMEOUT' });
+    const slowReplyDue = c.read('/c');
+    expect(await slowReplyDue).toBe('value of /c');
+    expect(srv.connections()).toBe(1);
+    c.close();
+    await srv.stop();
+  });
+
+  it('reconnects instead of misdelivering when the server does not echo ids (old xenbus)', async () => {
+    const srv = await lateServer(false);
+    const c = await XenstoreClient.open({ path: srv.path, timeoutMs: 150 });
+    await c.watch('/w', 'tok', () => undefined);
+    await expect(c.read('/slow')).rejects.toMatchObject({ code: 'E_XS_TIMEOUT' });
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await c.read('/b')).toBe('value of /b');
+    expect(srv.connections()).toBe(2);
+    expect(srv.watchesSet()).toBe(2); // the watch was set again on the new connection
+    c.close();
+    await srv.stop();
+  });
+});

@@ -28,41 +28,59 @@ export interface WatchEvent {
   token: string;
 }
 
-type Pending = { resolve: (m: XsMessage) => void; reject: (e: Error) => void; type: number; path?: string };
+type Pending = { reqId: number; resolve: (m: XsMessage) => void; reject: (e: Error) => void; type: number; path?: string };
 
 /**
- * A xenstore client. Requests go out one at a time: the guest's xenbus driver (and old kernels'
- * synthesized watch replies) do not reliably echo req_id, so the next non-event message is taken as
- * the reply to the one request in flight. Watch events are delivered to the handlers registered
- * with {@link watch}.
+ * A xenstore client. Requests go out one at a time. xenstored echoes req_id, but the xenbus driver of
+ * old guest kernels does not, so until a reply has carried back the id we sent, the next non-event
+ * message is taken as the reply to the one request in flight. Once ids are seen echoed, a reply with
+ * another id (the late answer to a request that timed out) is dropped. When a request times out on a
+ * connection whose ids cannot be trusted, the connection is replaced before the next request (watches
+ * are set again), so a late reply can never be taken for the answer to a later request. Watch events
+ * are delivered to the handlers registered with {@link watch}.
  */
 export class XenstoreClient {
-  private readonly reader = new MessageReader();
+  private reader = new MessageReader();
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private chain: Promise<unknown> = Promise.resolve();
   private inflight: Pending | undefined;
   private nextReqId = 1;
   private closedError: Error | undefined;
-  private readonly watchers = new Map<string, (e: WatchEvent) => void>();
+  /** Has this connection echoed a req_id we sent? Then replies are matched by id. */
+  private idsEchoed = false;
+  /** A request timed out on a connection that does not echo ids: replace it before the next one. */
+  private needReconnect = false;
+  private readonly watchers = new Map<string, { path: string; handler: (e: WatchEvent) => void }>();
 
   private constructor(
-    private readonly transport: Transport,
+    private transport: Transport,
+    private readonly endpointPath: string,
     options: XenstoreClientOptions,
   ) {
     this.logger = options.logger ?? silentLogger;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    transport.onData((chunk) => this.onData(chunk));
-    transport.onClose((error) => this.fail(new OperationError('E_XS_CLOSED', `xenstore connection ${transport.description} closed${error ? `: ${error.message}` : ''}`, { details: { path: transport.description } })));
+    this.attach(transport);
   }
 
   static async open(options: XenstoreClientOptions = {}): Promise<XenstoreClient> {
     const endpoint = findEndpoint(options.path);
-    return new XenstoreClient(await openTransport(endpoint), options);
+    return new XenstoreClient(await openTransport(endpoint), endpoint, options);
   }
 
   get endpoint(): string {
     return this.transport.description;
+  }
+
+  /** Events from a replaced transport are ignored: they belong to the connection we gave up on. */
+  private attach(transport: Transport): void {
+    transport.onData((chunk) => {
+      if (transport === this.transport) this.onData(chunk);
+    });
+    transport.onClose((error) => {
+      if (transport !== this.transport) return;
+      this.fail(new OperationError('E_XS_CLOSED', `xenstore connection ${transport.description} closed${error ? `: ${error.message}` : ''}`, { details: { path: transport.description } }));
+    });
   }
 
   private onData(chunk: Buffer): void {
@@ -77,10 +95,10 @@ export class XenstoreClient {
     for (const m of messages) {
       if (m.type === XsType.WATCH_EVENT) {
         const [path, token] = splitStrings(m.payload);
-        const handler = token === undefined ? undefined : this.watchers.get(token);
-        if (handler && path !== undefined) {
+        const watcher = token === undefined ? undefined : this.watchers.get(token);
+        if (watcher && path !== undefined) {
           try {
-            handler({ path, token: token as string });
+            watcher.handler({ path, token: token as string });
           } catch (e) {
             this.logger.warn({ token, err: (e as Error).message }, 'xenstore watch handler threw');
           }
@@ -88,9 +106,13 @@ export class XenstoreClient {
         continue;
       }
       const p = this.inflight;
+      if (p && m.reqId === p.reqId) this.idsEchoed = true;
+      else if (this.idsEchoed || !p) {
+        this.logger.warn({ type: typeName(m.type), reqId: m.reqId, expected: p?.reqId }, 'xenstore reply matches no request in flight; dropped');
+        continue;
+      }
       this.inflight = undefined;
-      if (p) p.resolve(m);
-      else this.logger.warn({ type: typeName(m.type) }, 'xenstore reply with no request in flight');
+      p.resolve(m);
     }
   }
 
@@ -112,33 +134,66 @@ export class XenstoreClient {
     p?.reject(error);
   }
 
+  /** One request and its reply on the current transport; callers serialise through {@link request}. */
+  private exchange(type: number, payload: Buffer, txId: number, path?: string): Promise<XsMessage> {
+    return new Promise<XsMessage>((resolve, reject) => {
+      if (this.closedError) return reject(this.closedError);
+      const reqId = this.nextReqId;
+      this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
+      const timer = setTimeout(() => {
+        if (this.inflight?.resolve === done) this.inflight = undefined;
+        if (!this.idsEchoed) this.needReconnect = true;
+        reject(new OperationError('E_XS_TIMEOUT', `xenstore ${typeName(type)}${path ? ` ${path}` : ''}: no reply within ${this.timeoutMs} ms`, { details: { path } }));
+      }, this.timeoutMs);
+      const done = (m: XsMessage): void => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      this.inflight = { reqId, resolve: done, reject: (e) => (clearTimeout(timer), reject(e)), type, path };
+      try {
+        this.transport.write(encodeMessage({ type, reqId, txId, payload }));
+      } catch (e) {
+        clearTimeout(timer);
+        this.inflight = undefined;
+        reject(e as Error);
+      }
+    });
+  }
+
+  /**
+   * Replaces a connection that may still deliver a late reply. Transactions of the old connection
+   * are gone (their ids fail with ENOENT); watches are set again, and fire once as on any WATCH.
+   */
+  private async reconnect(): Promise<void> {
+    this.needReconnect = false;
+    const old = this.transport;
+    this.logger.warn({ path: this.endpointPath }, 'xenstore request timed out on a connection that does not echo req_id; reconnecting');
+    let next: Transport;
+    try {
+      next = await openTransport(this.endpointPath);
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    }
+    this.transport = next;
+    this.reader = new MessageReader();
+    this.idsEchoed = false;
+    old.close();
+    this.attach(next);
+    for (const [token, { path }] of this.watchers) {
+      const m = await this.exchange(XsType.WATCH, joinStrings([path, token]), 0, path);
+      if (m.type === XsType.ERROR) this.logger.warn({ path, token, errno: splitStrings(m.payload)[0] }, 'xenstore watch could not be set again after reconnecting');
+    }
+  }
+
   /** Sends one request and waits for its reply; ERROR replies become {@link XenstoreError}. */
   request(type: number, payload: Buffer, txId = 0, path?: string): Promise<Buffer> {
-    const run = (): Promise<Buffer> =>
-      new Promise<XsMessage>((resolve, reject) => {
-        if (this.closedError) return reject(this.closedError);
-        const reqId = this.nextReqId;
-        this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
-        const timer = setTimeout(() => {
-          if (this.inflight?.resolve === done) this.inflight = undefined;
-          reject(new OperationError('E_XS_TIMEOUT', `xenstore ${typeName(type)}${path ? ` ${path}` : ''}: no reply within ${this.timeoutMs} ms`, { details: { path } }));
-        }, this.timeoutMs);
-        const done = (m: XsMessage): void => {
-          clearTimeout(timer);
-          resolve(m);
-        };
-        this.inflight = { resolve: done, reject: (e) => (clearTimeout(timer), reject(e)), type, path };
-        try {
-          this.transport.write(encodeMessage({ type, reqId, txId, payload }));
-        } catch (e) {
-          clearTimeout(timer);
-          this.inflight = undefined;
-          reject(e as Error);
-        }
-      }).then((m) => {
-        if (m.type === XsType.ERROR) throw new XenstoreError(splitStrings(m.payload)[0] ?? 'EIO', typeName(type), path);
-        return m.payload;
-      });
+    const run = async (): Promise<Buffer> => {
+      if (this.needReconnect && !this.closedError) await this.reconnect();
+      const m = await this.exchange(type, payload, txId, path);
+      if (m.type === XsType.ERROR) throw new XenstoreError(splitStrings(m.payload)[0] ?? 'EIO', typeName(type), path);
+      return m.payload;
+    };
     const result = this.chain.then(run, run);
     this.chain = result.catch(() => undefined);
     return result;
@@ -242,7 +297,7 @@ export class XenstoreClient {
   /** Registers a watch; xenstored fires it once at once and then on every change at or below `path`. */
   async watch(path: string, token: string, handler: (e: WatchEvent) => void): Promise<void> {
     this.checkPath(path, 'WATCH');
-    this.watchers.set(token, handler);
+    this.watchers.set(token, { path, handler });
     try {
       await this.request(XsType.WATCH, joinStrings([path, token]), 0, path);
     } catch (e) {

@@ -1,5 +1,5 @@
 export { XenstoreClient, type XenstoreClientOptions, type WatchEvent } from './client.js';
-export { XenstoreServer } from './server.js';
+export { XenstoreServer, DEFAULT_QUOTAS, type XenstoreQuotas, type XenstoreServerOptions } from './server.js';
 export { findEndpoint, DEVICE_PATHS, DEFAULT_SOCKET_PATHS, type Transport } from './transport.js';
 export {
   XsType,

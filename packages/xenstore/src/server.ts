@@ -1,6 +1,6 @@
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { silentLogger, type Logger } from '@xenkit/core';
+import { OperationError, silentLogger, type Logger } from '@xenkit/core';
 import { Store, StoreError, allowed, isUnder } from './store.js';
 import {
   MessageReader,
@@ -38,10 +38,70 @@ interface Conn {
   watches: Watch[];
   txs: Map<number, Transaction>;
   nextTx: number;
+  /** Requests read but not yet handled: they wait while the connection's replies are backed up. */
+  queue: XsMessage[];
+  backedUp: boolean;
 }
 
+/** xenstored's per-domain limits (command-line flags in brackets); they bind guest domains only. */
+export interface XenstoreQuotas {
+  /** Nodes one guest domain may own [-E, default 1000]. */
+  entriesPerDomain: number;
+  /** Bytes of one node's value a guest may write [-S, default 2048]. */
+  entrySize: number;
+  /** Watches one guest domain may hold [-W, default 128]. */
+  watchesPerDomain: number;
+  /** Open transactions of one guest domain [-t, default 10]. */
+  transactionsPerDomain: number;
+  /** Nodes one transaction may touch [-Q transaction-nodes, default 1024]; binds dom0 too. */
+  transactionNodes: number;
+}
+
+export const DEFAULT_QUOTAS: XenstoreQuotas = {
+  entriesPerDomain: 1000,
+  entrySize: 2048,
+  watchesPerDomain: 128,
+  transactionsPerDomain: 10,
+  transactionNodes: 1024,
+};
+
+export interface XenstoreServerOptions {
+  logger?: Logger;
+  quotas?: Partial<XenstoreQuotas>;
+  /**
+   * How a guest over quota is answered: C xenstored sends ENOSPC (E2BIG for watches), oxenstored
+   * sends EQUOTA for every quota.
+   */
+  quotaErrors?: 'xenstored' | 'oxenstored';
+}
+
+/**
+ * A socket left by an earlier run is replaced; anything else at `path` (a file, a directory, a
+ * symlink) belongs to someone else and is left alone.
+ */
+function removeStaleSocket(path: string): void {
+  let kind: string;
+  try {
+    const st = lstatSync(path);
+    if (st.isSocket()) {
+      rmSync(path);
+      return;
+    }
+    kind = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFile() ? 'a regular file' : 'not a socket';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new OperationError('E_XS_LISTEN_PATH', `cannot listen on ${path}: ${(e as Error).message}`, { details: { path }, cause: e });
+  }
+  throw new OperationError('E_XS_LISTEN_PATH', `cannot listen on ${path}: it is ${kind}, not a stale socket; remove it or choose another path`, {
+    details: { path, kind },
+  });
+}
+
+/** Limits on dom0's connections too, which the quotas exempt: this server serves tests and labs. */
 const MAX_TX_PER_CONN = 16;
 const MAX_WATCHES_PER_CONN = 128;
+/** Replies and events queued to a connection that stopped reading; past this it is dropped. */
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 /**
  * A small xenstored on unix sockets, for tests and the lab. Each socket is bound to a domain id:
@@ -50,20 +110,37 @@ const MAX_WATCHES_PER_CONN = 128;
  * xenstored does for a guest's ring.
  */
 export class XenstoreServer {
-  readonly store = new Store();
+  readonly store: Store;
+  readonly quotas: XenstoreQuotas;
   private readonly servers: Array<{ server: Server; path: string }> = [];
   private readonly conns = new Set<Conn>();
+  /**
+   * Generation of the last change to each path, kept only while a transaction is open and only for
+   * changes newer than the oldest open transaction: what a commit needs to detect a conflict.
+   */
   private readonly changeLog = new Map<string, number>();
   private readonly logger: Logger;
+  private readonly errnos: { entries: string; watches: string; transactions: string };
 
-  constructor(options: { logger?: Logger } = {}) {
+  constructor(options: XenstoreServerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
+    this.quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
+    const o = options.quotaErrors === 'oxenstored';
+    this.errnos = { entries: o ? 'EQUOTA' : 'ENOSPC', watches: o ? 'EQUOTA' : 'E2BIG', transactions: o ? 'EQUOTA' : 'ENOSPC' };
+    this.store = new Store(undefined, 0, { entriesPerDomain: this.quotas.entriesPerDomain, entrySize: this.quotas.entrySize, errno: this.errnos.entries });
     this.store.mkdir('/local/domain/0', 0);
+  }
+
+  /** Sizes of the server's bookkeeping, for monitoring and tests. */
+  stats(): { connections: number; openTransactions: number; changeLogEntries: number } {
+    let open = 0;
+    for (const c of this.conns) open += c.txs.size;
+    return { connections: this.conns.size, openTransactions: open, changeLogEntries: this.changeLog.size };
   }
 
   /** Listens on `path` as domain `domid`; a guest domain gets `/local/domain/<domid>` owned by it. */
   async listen(path: string, domid = 0): Promise<void> {
-    rmSync(path, { force: true });
+    removeStaleSocket(path);
     if (domid !== 0) {
       const home = `/local/domain/${domid}`;
       this.apply(this.store.mkdir(home, 0));
@@ -80,11 +157,17 @@ export class XenstoreServer {
   async close(): Promise<void> {
     for (const c of this.conns) c.socket.destroy();
     await Promise.all(this.servers.map(({ server }) => new Promise((r) => server.close(r))));
-    for (const { path } of this.servers) rmSync(path, { force: true });
+    for (const { path } of this.servers) {
+      try {
+        if (lstatSync(path).isSocket()) rmSync(path);
+      } catch {
+        // Already gone.
+      }
+    }
   }
 
   private accept(socket: Socket, domid: number): void {
-    const conn: Conn = { socket, domid, watches: [], txs: new Map(), nextTx: 1 };
+    const conn: Conn = { socket, domid, watches: [], txs: new Map(), nextTx: 1, queue: [], backedUp: false };
     this.conns.add(conn);
     const reader = new MessageReader();
     socket.on('data', (chunk) => {
@@ -97,16 +180,66 @@ export class XenstoreServer {
         socket.destroy();
         return;
       }
-      for (const m of msgs) this.handle(conn, m);
+      conn.queue.push(...msgs);
+      this.drainQueue(conn);
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => this.conns.delete(conn));
+    socket.on('close', () => {
+      this.conns.delete(conn);
+      if (conn.txs.size > 0) {
+        conn.txs.clear();
+        this.pruneChangeLog();
+      }
+    });
   }
 
+  /**
+   * Replies wait in the socket while the client is slow; once they back up, the connection's input is
+   * paused until they drain, so a client that never reads cannot make the server buffer without end.
+   */
   private send(conn: Conn, msg: XsMessage): void {
-    if (conn.socket.destroyed) return;
+    const { socket } = conn;
+    if (socket.destroyed) return;
     if (msg.payload.length > XENSTORE_PAYLOAD_MAX) msg = { ...msg, type: XsType.ERROR, payload: joinStrings(['E2BIG']) };
-    conn.socket.write(encodeMessage(msg));
+    if (socket.writableLength > MAX_QUEUED_BYTES) {
+      this.logger.warn({ domid: conn.domid, queued: socket.writableLength }, 'xenstore: dropping a connection that does not read its replies');
+      socket.destroy();
+      return;
+    }
+    if (!socket.write(encodeMessage(msg)) && !conn.backedUp) {
+      conn.backedUp = true;
+      socket.pause();
+      socket.once('drain', () => {
+        conn.backedUp = false;
+        socket.resume();
+        this.drainQueue(conn);
+      });
+    }
+  }
+
+  private drainQueue(conn: Conn): void {
+    while (!conn.backedUp && !conn.socket.destroyed) {
+      const m = conn.queue.shift();
+      if (!m) return;
+      this.handle(conn, m);
+    }
+  }
+
+  private openTransactions(): Transaction[] {
+    const out: Transaction[] = [];
+    for (const c of this.conns) out.push(...c.txs.values());
+    return out;
+  }
+
+  /** Drops changes no open transaction can conflict with (all of them when none is open). */
+  private pruneChangeLog(): void {
+    let oldest = Infinity;
+    for (const t of this.openTransactions()) oldest = Math.min(oldest, t.startGen);
+    if (oldest === Infinity) {
+      this.changeLog.clear();
+      return;
+    }
+    for (const [p, gen] of this.changeLog) if (gen <= oldest) this.changeLog.delete(p);
   }
 
   private abs(conn: Conn, path: string): string {
@@ -115,6 +248,7 @@ export class XenstoreServer {
   }
 
   private apply(changed: string[]): void {
+    if (!this.openTransactions().length) return;
     const gen = this.store.gen;
     for (const p of changed) this.changeLog.set(p, gen);
   }
@@ -205,6 +339,9 @@ export class XenstoreServer {
         const [path, token] = args;
         if (path === undefined || token === undefined) throw new StoreError('EINVAL');
         if (conn.watches.length >= MAX_WATCHES_PER_CONN) throw new StoreError('E2BIG');
+        if (conn.domid !== 0 && this.domainConns(conn.domid).reduce((n, c) => n + c.watches.length, 0) >= this.quotas.watchesPerDomain) {
+          throw new StoreError(this.errnos.watches);
+        }
         const abs = path.startsWith('@') ? (isValidPath(path) ? path : '') : this.abs(conn, path);
         if (!abs) throw new StoreError('EINVAL');
         if (conn.watches.some((w) => w.path === path && w.token === token)) throw new StoreError('EEXIST');
@@ -225,8 +362,11 @@ export class XenstoreServer {
       case XsType.TRANSACTION_START: {
         if (m.txId !== 0) throw new StoreError('EBUSY');
         if (conn.txs.size >= MAX_TX_PER_CONN) throw new StoreError('ENOSPC');
+        if (conn.domid !== 0 && this.domainConns(conn.domid).reduce((n, c) => n + c.txs.size, 0) >= this.quotas.transactionsPerDomain) {
+          throw new StoreError(this.errnos.transactions);
+        }
         const id = conn.nextTx++;
-        conn.txs.set(id, { id, startGen: this.store.gen, store: this.store.clone(), ops: [], accessed: new Set() });
+        conn.txs.set(id, { id, startGen: this.store.gen, store: this.store.overlay(this.quotas.transactionNodes), ops: [], accessed: new Set() });
         return { payload: joinStrings([String(id)]) };
       }
       case XsType.TRANSACTION_END: {
@@ -237,7 +377,7 @@ export class XenstoreServer {
         try {
           if (how === 'T') this.commit(tx);
         } finally {
-          if (![...this.conns].some((c) => c.txs.size > 0)) this.changeLog.clear();
+          this.pruneChangeLog();
         }
         return ok;
       }
@@ -259,10 +399,18 @@ export class XenstoreServer {
     for (const p of tx.accessed) {
       if ((this.changeLog.get(p) ?? -1) > tx.startGen) throw new StoreError('EAGAIN');
     }
+    // Replayed on a fresh overlay first, so a commit that fails half-way (a quota reached meanwhile)
+    // leaves the tree untouched.
+    const replay = this.store.overlay();
     const changed: string[] = [];
-    for (const { op } of tx.ops) changed.push(...op(this.store));
+    for (const { op } of tx.ops) changed.push(...op(replay));
+    this.store.absorb(replay);
     this.apply(changed);
     this.fire(tx.ops.map((o) => o.path));
+  }
+
+  private domainConns(domid: number): Conn[] {
+    return [...this.conns].filter((c) => c.domid === domid);
   }
 
   private event(conn: Conn, path: string, token: string): void {

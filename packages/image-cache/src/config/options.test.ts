@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isXenkitError } from '@xenkit/core';
-import { requireTools, tempDir } from '@xenkit/fixtures';
+import { exec, requireTools, tempDir } from '@xenkit/fixtures';
 import { loadCacheConfig } from './options.js';
 import { osloResolve } from '../test-helpers/oslo.js';
 import { osloView } from '../test-helpers/conf-fuzz.js';
@@ -145,6 +145,41 @@ describe('loadCacheConfig', () => {
     expect(await codeOf(loadCacheConfig({ files: [join(tmp.path, 'absent.conf')] }))).toBe('E_NOVA_CONF_READ');
     expect(await codeOf(loadCacheConfig({ files: [tmp.path] }))).toBe('E_NOVA_CONF_READ');
     expect(await codeOf(loadCacheConfig({ overrides: ['instances_path=$instances_path/x'] }))).toBe('E_NOVA_CONF_SUBSTITUTION');
+  });
+
+  it('refuses non-regular files without reading them, and files over 8 MiB after reading at most 8 MiB + 1', async () => {
+    requireTools('mkfifo', 'truncate');
+    const started = Date.now();
+    await expect(loadCacheConfig({ files: ['/dev/zero'] })).rejects.toMatchObject({ code: 'E_NOVA_CONF_READ', details: { kind: 'a character device' } });
+    const fifo = join(tmp.path, 'fifo.conf');
+    exec('mkfifo', [fifo]);
+    await expect(loadCacheConfig({ files: [fifo] })).rejects.toMatchObject({ code: 'E_NOVA_CONF_READ', details: { kind: 'a FIFO' } });
+    await expect(loadCacheConfig({ files: [tmp.path] })).rejects.toMatchObject({ code: 'E_NOVA_CONF_READ', details: { kind: 'a directory' } });
+    const big = join(tmp.path, 'big.conf');
+    const limit = 8 * 1024 * 1024;
+    writeFileSync(big, `[DEFAULT]\n#${'x'.repeat(limit - 12)}\n`); // exactly the limit is accepted
+    expect((await loadCacheConfig({ files: [big] })).files).toEqual([big]);
+    exec('truncate', ['-s', String(limit + 1), big]);
+    await expect(loadCacheConfig({ files: [big] })).rejects.toMatchObject({ code: 'E_NOVA_CONF_PARSE', details: { file: big, limit } });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('stops an exponentially nesting substitution quickly with a coded error', async () => {
+    // l(i+1) = $li ten times: 374 bytes that expand to 10^9 copies of l0.
+    const lines = ['[DEFAULT]', 'l0 = abcd'];
+    for (let i = 1; i <= 9; i++) lines.push(`l${i} = ${`$l${i - 1}`.repeat(10)}`);
+    lines.push('instances_path = /x/$l9');
+    const file = conf(lines.join('\n') + '\n');
+    const started = Date.now();
+    await expect(loadCacheConfig({ files: [file] })).rejects.toMatchObject({ code: 'E_NOVA_CONF_SUBSTITUTION', details: { limit: 64 * 1024 } });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // Repeats that expand to nothing cost no time either (each reference is expanded once).
+    const empty = ['[DEFAULT]', 'e0 ='];
+    for (let i = 1; i <= 12; i++) empty.push(`e${i} = ${`$e${i - 1}`.repeat(10)}`);
+    empty.push('instances_path = /x$e12');
+    const t2 = Date.now();
+    expect((await loadCacheConfig({ files: [conf(empty.join('\n') + '\n')] })).instancesPath).toBe('/x');
+    expect(Date.now() - t2).toBeLessThan(2_000);
   });
 
   it('points at the offending line of a malformed file', async () => {

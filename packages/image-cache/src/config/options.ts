@@ -1,5 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { isXenkitError } from '@xenkit/core';
 import { errnoOf, inputError, usageError } from '../errors.js';
 import { interpolate, type RefValue } from './interpolate.js';
 import { parseNovaConf, MAX_CONF_BYTES, type IniSections } from './ini.js';
@@ -157,16 +159,38 @@ async function confDirFiles(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * Reads one nova.conf without trusting its size: the open file is checked to be a regular file (a
+ * FIFO or `/dev/zero` would never end) and at most MAX_CONF_BYTES + 1 bytes are read.
+ */
 async function readConf(file: string): Promise<string> {
+  let handle: FileHandle | undefined;
   try {
-    const buf = await readFile(file);
-    if (buf.length > MAX_CONF_BYTES) {
-      throw inputError('E_NOVA_CONF_PARSE', `${file} is ${buf.length} bytes; a nova.conf over ${MAX_CONF_BYTES} bytes is not accepted`, { file });
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      const kind = st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw inputError('E_NOVA_CONF_READ', `cannot read nova.conf ${file}: it is ${kind}, not a regular file`, { file, kind });
     }
-    return buf.toString('utf8');
+    // Read in chunks up to the limit + 1 byte, however big fstat says the file is (it may grow).
+    const chunks: Buffer[] = [];
+    let got = 0;
+    while (got <= MAX_CONF_BYTES) {
+      const chunk = Buffer.alloc(Math.min(1 << 16, MAX_CONF_BYTES + 1 - got));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, got);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      got += bytesRead;
+    }
+    if (got > MAX_CONF_BYTES) {
+      throw inputError('E_NOVA_CONF_PARSE', `${file} is over ${MAX_CONF_BYTES} bytes; a nova.conf that large is not accepted`, { file, limit: MAX_CONF_BYTES });
+    }
+    return Buffer.concat(chunks, got).toString('utf8');
   } catch (error) {
-    if (errnoOf(error) === undefined) throw error;
+    if (isXenkitError(error) || errnoOf(error) === undefined) throw error;
     throw inputError('E_NOVA_CONF_READ', `cannot read nova.conf ${file}: ${(error as Error).message}`, { file, errno: errnoOf(error) }, error);
+  } finally {
+    await handle?.close();
   }
 }
 
