@@ -113,6 +113,17 @@ describe('damaged and hostile layouts give coded errors or reported issues', () 
     expect(layout.volumes.find((v) => v.id === 'lv:copyvg/a')?.filesystem?.type).toBe('ext4');
   });
 
+  it('computes lvm2 CRCs as pvcreate wrote them (label sector and metadata area header)', () => {
+    const bytes = load(lvm);
+    const label = [0, 1, 2, 3].map((s) => s * 512).find((o) => new TextDecoder().decode(bytes.subarray(o, o + 8)) === 'LABELONE') as number;
+    expect(label).toBeDefined();
+    expect(lvmCrc(bytes.subarray(label + 20, label + 512))).toBe(u32le(bytes, label + 16));
+    const { mda } = lvmText(bytes);
+    expect(lvmCrc(bytes.subarray(mda + 4, mda + 512))).toBe(u32le(bytes, mda));
+    expect(lvmCrc(new Uint8Array(0))).toBe(0xf597a6cf);
+    expect(lvmCrc(new Uint8Array(new ArrayBuffer(8), 8))).toBe(0xf597a6cf);
+  });
+
   it('refuses garbage LVM metadata with a valid checksum', async () => {
     const bytes = load(lvm);
     const { mda, textAt, size } = lvmText(bytes);
