@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, startOxenstored, type RealXenstored } from '@xenkit/fixtures';
 import { XenstoreClient } from '@xenkit/xenstore';
 import { NovaProtocol } from './commands.js';
-import { DH_PRIME } from './crypto.js';
 import { NovaRequestLoop, readNetworking } from './xenstore-loop.js';
-import { novaCall, novaDh, novaEncrypt } from './test-helpers/nova-host.js';
+import { expectNovaSetsPassword, novaCall, novaEncrypt } from './test-helpers/nova-host.js';
 import { genKey, makeGuestTree } from './test-helpers/tree.js';
 
 // The same host side as nova.test.ts, against Xen's real oxenstored instead of our server. Without a
@@ -43,15 +41,7 @@ describe('nova agent protocol end to end over Xen\'s oxenstored', () => {
 
   for (const md of ['md5', 'sha256'] as const) {
     it(`keyinit then a password encrypted by openssl enc -md ${md} sets root's shadow hash`, async () => {
-      const dh = novaDh();
-      const k = await call('keyinit', dh.pub);
-      expect(k.returncode).toBe('D0');
-      expect(BigInt(k.message) > 1n && BigInt(k.message) < DH_PRIME - 1n).toBe(true);
-      const password = `pw-${md}-${randomBytes(4).toString('hex')}`;
-      expect(await call('password', novaEncrypt(password, dh.shared(k.message), md))).toEqual({ returncode: '0', message: '' });
-      const hash = readFileSync(join(tree.root, 'etc/shadow'), 'utf8').split('\n').find((l) => l.startsWith('root:'))?.split(':')[1] ?? '';
-      expect(hash).toMatch(/^\$6\$/);
-      expect(exec('openssl', ['passwd', '-6', '-salt', hash.split('$')[2] ?? '', '-stdin'], { input: `${password}\n` }).stdout.trim()).toBe(hash);
+      await expectNovaSetsPassword(call, tree.root, md);
     });
   }
 

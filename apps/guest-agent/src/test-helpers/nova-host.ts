@@ -1,5 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
 import { exec, execAsync } from '@xenkit/fixtures';
+import { DH_PRIME } from '../crypto.js';
 
 export interface NovaReply {
   returncode: string;
@@ -41,4 +45,22 @@ export function novaDh(): { secret: string; pub: string; shared: (agentPub: stri
 /** The password as nova's host encrypts it: `openssl enc -aes-128-cbc -md MD` with the DH secret. */
 export function novaEncrypt(password: string, shared: string, md: 'md5' | 'sha256'): string {
   return exec('openssl', ['enc', '-aes-128-cbc', '-a', '-A', '-nosalt', '-md', md, '-pass', `pass:${shared}`], { input: `${password}\n` }).stdout.trim();
+}
+
+export type NovaCaller = (name: string, value: unknown, raw?: string) => Promise<NovaReply>;
+
+/**
+ * nova's set_admin_password: keyinit, then the password encrypted with `-md MD`; asserts the agent's
+ * public value is in range and that root's new shadow hash is the password's (checked by openssl).
+ */
+export async function expectNovaSetsPassword(call: NovaCaller, root: string, md: 'md5' | 'sha256'): Promise<void> {
+  const dh = novaDh();
+  const k = await call('keyinit', dh.pub);
+  expect(k.returncode).toBe('D0');
+  expect(BigInt(k.message) > 1n && BigInt(k.message) < DH_PRIME - 1n).toBe(true);
+  const password = `pw-${md}-${randomBytes(4).toString('hex')}`;
+  expect(await call('password', novaEncrypt(password, dh.shared(k.message), md))).toEqual({ returncode: '0', message: '' });
+  const hash = readFileSync(join(root, 'etc/shadow'), 'utf8').split('\n').find((l) => l.startsWith('root:'))?.split(':')[1] ?? '';
+  expect(hash).toMatch(/^\$6\$/);
+  expect(exec('openssl', ['passwd', '-6', '-salt', hash.split('$')[2] ?? '', '-stdin'], { input: `${password}\n` }).stdout.trim()).toBe(hash);
 }
