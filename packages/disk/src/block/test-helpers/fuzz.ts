@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { exec, rng } from '@xenkit/fixtures';
 import { isXenkitError } from '@xenkit/core';
 import { openDisk } from '../open.js';
-import { buildVhd } from '../../formats/vhd/test-helpers/build-vhd.js';
+import { buildVhd } from '@xenkit/fixtures';
 import { resealVhd } from './mutate.js';
 import { patternBytes } from './qemu.js';
 
