@@ -81,7 +81,13 @@ export async function serviceState(fs: ReadOnlyFileSystem, units: string[], scri
     }
   }
   for (const s of scripts) {
-    if (await isFile(fs, `/etc/init.d/${s}`)) {
+    // systemd's sysv generator and upstart compatibility give way to a native unit of the same
+    // name, and a masked unit never starts: rc links left behind by `systemctl mask` are not evidence.
+    // On a sysvinit/upstart image that merely ships unit files, the scripts still rule.
+    const native = masked || !(await systemdIsInit(fs)) ? null : await findUnit(fs, `${s}.service`);
+    const legacy = !masked && native === null;
+    if (!legacy && (await isFile(fs, `/etc/init.d/${s}`))) installed = true;
+    if (legacy && (await isFile(fs, `/etc/init.d/${s}`))) {
       installed = true;
       for (const lvl of ['2', '3', '4', '5']) {
         const names = await listDir(fs, `/etc/rc${lvl}.d`);
@@ -93,7 +99,7 @@ export async function serviceState(fs: ReadOnlyFileSystem, units: string[], scri
         }
       }
     }
-    const job = await readText(fs, `/etc/init/${s}.conf`);
+    const job = legacy ? await readText(fs, `/etc/init/${s}.conf`) : null;
     if (job !== null) {
       installed = true;
       const override = (await readText(fs, `/etc/init/${s}.override`)) ?? '';
@@ -111,6 +117,12 @@ export async function serviceState(fs: ReadOnlyFileSystem, units: string[], scri
     }
   }
   return { enabled, installed, masked, evidence };
+}
+
+/** systemd is the init when its binary is installed (images without it boot sysvinit, upstart or OpenRC). */
+async function systemdIsInit(fs: ReadOnlyFileSystem): Promise<boolean> {
+  for (const p of ['/lib/systemd/systemd', '/usr/lib/systemd/systemd']) if (await fs.exists(p)) return true;
+  return /systemd/.test((await linkTarget(fs, '/sbin/init')) ?? '');
 }
 
 function escape(s: string): string {
