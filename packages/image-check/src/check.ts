@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '@xenkit/core';
+import { isXenkitError, silentLogger, type Logger } from '@xenkit/core';
 import { listApplications } from './apps/index.js';
 import { pvKernelAnalyzer } from './kernel.js';
 import type { Application } from './apps/types.js';
@@ -122,8 +122,12 @@ export async function runChecks(target: Target, options: CheckOptions = {}): Pro
     try {
       results.push({ id: check.id, title: check.title, ...(await check.run(ctx)) });
     } catch (e) {
+      // Only the image's own problems (unreadable, oversized or corrupt files) become a result; a bug
+      // in xenkit must surface as an internal error, not as a verdict about the image.
+      if (!isXenkitError(e)) throw e;
       logger.debug({ check: check.id, err: e }, 'check failed');
-      results.push({ id: check.id, title: check.title, status: 'error', summary: `the check could not run: ${e instanceof Error ? e.message : String(e)}`, evidence: [], fix: '' });
+      const path = typeof e.details?.path === 'string' ? e.details.path : undefined;
+      results.push({ id: check.id, title: check.title, status: 'error', summary: `the check could not run: ${e.message}`, evidence: path ? [`${path}: ${e.code}`] : [e.code], fix: '' });
     }
   }
   const properties: Record<string, string> = {};

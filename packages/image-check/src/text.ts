@@ -4,19 +4,33 @@ import { FsError, type ReadOnlyFileSystem } from '@xenkit/disk';
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-/** A text file's contents, or null when it is missing, a directory, or unreadable as a file. */
+/** Errors that mean "there is no such file" (a path through a non-directory, or a directory). */
+const ABSENT = new Set(['E_FS_NOT_FOUND', 'E_FS_NOT_DIRECTORY', 'E_FS_IS_DIRECTORY']);
+
+/**
+ * A text file's contents, or null when it is missing or a directory. A file that exists but cannot
+ * be read (over `maxBytes`, corrupt inode, symlink loop) throws its FsError: treating it as absent
+ * would let a padded or damaged config pass as empty. The check runner reports it as status "error".
+ */
 export async function readText(fs: ReadOnlyFileSystem, path: string, maxBytes = MAX_CONFIG_BYTES): Promise<string | null> {
+  const bytes = await readBytes(fs, path, maxBytes);
+  return bytes === null ? null : decoder.decode(bytes);
+}
+
+/** readText's rule for bytes. */
+export async function readBytes(fs: ReadOnlyFileSystem, path: string, maxBytes: number): Promise<Uint8Array | null> {
   try {
-    return decoder.decode(await fs.readFile(path, { maxBytes }));
+    return await fs.readFile(path, { maxBytes });
   } catch (e) {
-    if (e instanceof FsError) return null;
+    if (e instanceof FsError && ABSENT.has(e.code)) return null;
     throw e;
   }
 }
 
-export async function readBytes(fs: ReadOnlyFileSystem, path: string, maxBytes: number): Promise<Uint8Array | null> {
+/** For probes that only guess (OS detection): any unreadable file counts as absent. */
+export async function readTextLenient(fs: ReadOnlyFileSystem, path: string, maxBytes = MAX_CONFIG_BYTES): Promise<string | null> {
   try {
-    return await fs.readFile(path, { maxBytes });
+    return decoder.decode(await fs.readFile(path, { maxBytes }));
   } catch (e) {
     if (e instanceof FsError) return null;
     throw e;

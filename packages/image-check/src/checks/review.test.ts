@@ -40,3 +40,17 @@ describe('sysvinit links beside native systemd units', () => {
     expect((await check(sysv, 'ssh-server')).status).toBe('pass');
   });
 });
+
+describe('files that exist but cannot be read', () => {
+  const pad = (s: string) => s + '#'.repeat(5 * 1024 * 1024);
+  it('a persistent-net rules file padded past the read cap is an error, not empty', async () => {
+    const rules = pad('SUBSYSTEM=="net", ATTR{address}=="52:54:00:12:34:56", NAME="eth0"\n');
+    const r = await check(withChanges(good, { '/etc/udev/rules.d/70-persistent-net.rules': rules }), 'mac-persistence');
+    expect(r.status).toBe('error');
+    expect(r.evidence.join('\n')).toContain('70-persistent-net.rules: E_FS_TOO_LARGE');
+  });
+  it('an oversized sshd include is an error, not a silent pass', async () => {
+    const r = await check(withChanges(good, { '/etc/ssh/sshd_config.d/10-nokeys.conf': `PubkeyAuthentication no\n${pad('')}` }), 'ssh-server');
+    expect(r.status).toBe('error');
+  });
+});

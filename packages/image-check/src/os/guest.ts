@@ -1,6 +1,6 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { silentLogger, type Logger } from '@xenkit/core';
-import { readText } from '../text.js';
+import { readTextLenient as readText } from '../text.js';
 import { parseFstab, type FstabEntry } from './fstab.js';
 import { MountedFileSystem, type Mount } from './mounted.js';
 import { detectDistro, type DistroInfo } from './release.js';

@@ -1,5 +1,5 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
-import { isFile, parseShellVars, readText } from '../text.js';
+import { isFile, parseShellVars, readTextLenient as readText } from '../text.js';
 
 /** What libguestfs's `linux_root_tests` learn about a Linux root; "unknown" fields are left out. */
 export interface DistroInfo {

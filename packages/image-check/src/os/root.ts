@@ -1,5 +1,5 @@
-import type { ReadOnlyFileSystem } from '@xenkit/disk';
-import { isDir, isFile, linkTarget, readBytes, readText, parseShellVars } from '../text.js';
+import { FsError, type ReadOnlyFileSystem } from '@xenkit/disk';
+import { isDir, isFile, linkTarget, readBytes, readTextLenient as readText, parseShellVars } from '../text.js';
 
 /**
  * libguestfs's test for a Linux root: `/etc` is a directory, `/bin` is a directory or a symlink to
@@ -51,7 +51,10 @@ export function elfArchitecture(header: Uint8Array): string | undefined {
 /** The first of libguestfs's probe binaries that exists, and its ELF architecture. */
 export async function detectArch(fs: ReadOnlyFileSystem): Promise<{ arch?: string; from?: string }> {
   for (const p of ['/bin/bash', '/bin/ls', '/bin/echo', '/bin/rm', '/bin/sh', '/usr/bin/bash']) {
-    const head = await readBytes(fs, p, 16 * 1024 * 1024);
+    const head = await readBytes(fs, p, 16 * 1024 * 1024).catch((e: unknown) => {
+      if (e instanceof FsError) return null;
+      throw e;
+    });
     // readFile returns the whole file; the header is all we keep.
     if (!head) continue;
     const arch = elfArchitecture(head.subarray(0, 64));
