@@ -1,16 +1,62 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { serviceState } from '../services.js';
-import { meaningfulLines, parseShellVars, readText } from '../text.js';
+import { isDir, joinGuest, listDir, meaningfulLines, parseShellVars, readText } from '../text.js';
 import type { Check } from './types.js';
 
 /** Saved iptables-save rules that filter: a DROP/REJECT policy or rule. */
 function iptablesFilters(text: string): string | undefined {
-  return meaningfulLines(text).find((l) => /^:\S+\s+(DROP|REJECT)\b/.test(l) || (/^-A\s/.test(l) && /-j\s+(DROP|REJECT)\b/.test(l)));
+  return meaningfulLines(text).find((l) => /^:\S+\s+(DROP|REJECT)\b/.test(l) || /^-P\s+\S+\s+(DROP|REJECT)\b/.test(l) || (/^-[AI]\s/.test(l) && /-j\s+(DROP|REJECT)\b/.test(l)));
 }
 
 /** An nftables ruleset that filters: a drop policy or a drop/reject verdict. */
 function nftFilters(text: string): string | undefined {
   return meaningfulLines(text).find((l) => /\bpolicy\s+drop\b/.test(l) || /(^|\s)(drop|reject)(\s|;|$)/.test(l));
+}
+
+const MAX_NFT_DEPTH = 16;
+const MAX_NFT_FILES = 256;
+
+function globRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\[!/g, '[^');
+  return new RegExp(`^${body}$`);
+}
+
+/** The files an nft `include` names: a file, a glob in the last component, or a directory (sorted, no dotfiles). */
+async function nftIncludeTargets(fs: ReadOnlyFileSystem, spec: string): Promise<string[]> {
+  // nft searches relative names in its include path, /etc by default.
+  const path = spec.startsWith('/') ? spec : `/etc/${spec}`;
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash) || '/';
+  const base = path.slice(slash + 1);
+  if (/[*?[]/.test(base)) {
+    const re = globRegExp(base);
+    return (await listDir(fs, dir)).filter((n) => !n.startsWith('.') && re.test(n)).sort().map((n) => joinGuest(dir, n));
+  }
+  if (base === '' || (await isDir(fs, path))) return (await listDir(fs, path)).filter((n) => !n.startsWith('.')).sort().map((n) => joinGuest(path, n));
+  return [path];
+}
+
+/** nftFilters over a ruleset and every file it includes, depth- and count-bounded like a hostile image deserves. */
+async function nftRuleset(fs: ReadOnlyFileSystem, path: string): Promise<string | undefined> {
+  const seen = new Set<string>();
+  const visit = async (p: string, depth: number): Promise<string | undefined> => {
+    if (depth > MAX_NFT_DEPTH || seen.has(p) || seen.size >= MAX_NFT_FILES) return undefined;
+    seen.add(p);
+    const text = await readText(fs, p);
+    if (text === null) return undefined;
+    const hit = nftFilters(text);
+    if (hit) return `${p}: ${hit}`;
+    for (const line of meaningfulLines(text)) {
+      const m = /^include\s+"([^"]+)"/.exec(line);
+      if (!m) continue;
+      for (const target of await nftIncludeTargets(fs, m[1] as string)) {
+        const found = await visit(target, depth + 1);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return visit(path, 0);
 }
 
 async function firstFilter(fs: ReadOnlyFileSystem, paths: string[], test: (t: string) => string | undefined): Promise<string | undefined> {
@@ -51,7 +97,7 @@ export const firewall: Check = {
     }
     const nft = await serviceState(fs, ['nftables.service'], ['nftables']);
     if (nft.enabled) {
-      const rule = await firstFilter(fs, ['/etc/nftables.conf', '/etc/sysconfig/nftables.conf'], nftFilters);
+      const rule = (await nftRuleset(fs, '/etc/nftables.conf')) ?? (await nftRuleset(fs, '/etc/sysconfig/nftables.conf'));
       if (rule) active.push(`nftables enabled with a filtering ruleset: ${rule}`);
       else evidence.push('nftables enabled, but its ruleset drops nothing');
     }

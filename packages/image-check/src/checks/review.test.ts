@@ -54,3 +54,25 @@ describe('files that exist but cannot be read', () => {
     expect(r.status).toBe('error');
   });
 });
+
+describe('firewall rules outside the main file', () => {
+  const nft = { '/lib/systemd/system/nftables.service': '[Unit]\n' };
+  const nftOn = { '/etc/systemd/system/sysinit.target.wants/nftables.service': '/lib/systemd/system/nftables.service' };
+  const drop = 'table inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n';
+  it('follows nftables include globs, directories and relative names', async () => {
+    const glob = withChanges(good, { ...nft, '/etc/nftables.conf': 'flush ruleset\ninclude "/etc/nftables.d/*.nft"\n', '/etc/nftables.d/10-filter.nft': drop }, nftOn);
+    const r = await check(glob, 'firewall');
+    expect(r.status).toBe('fail');
+    expect(r.evidence.join('\n')).toContain('/etc/nftables.d/10-filter.nft');
+    const rel = withChanges(good, { ...nft, '/etc/nftables.conf': 'include "rules/"\n', '/etc/rules/a.nft': drop }, nftOn);
+    expect((await check(rel, 'firewall')).status).toBe('fail');
+    const loop = withChanges(good, { ...nft, '/etc/nftables.conf': 'include "/etc/nftables.conf"\ninclude "/etc/nftables.d/*.nft"\n', '/etc/nftables.d/.hidden.nft': drop }, nftOn);
+    expect((await check(loop, 'firewall')).status).toBe('pass');
+  });
+  it('sees iptables rules inserted with -I and policies set with -P', async () => {
+    const base = { '/usr/lib/systemd/system/iptables.service': '[Unit]\n' };
+    const link = { '/etc/systemd/system/basic.target.wants/iptables.service': '/usr/lib/systemd/system/iptables.service' };
+    const insert = '*filter\n:INPUT ACCEPT [0:0]\n-I INPUT 1 -p tcp --dport 23 -j DROP\nCOMMIT\n';
+    expect((await check(withChanges(good, { ...base, '/etc/sysconfig/iptables': insert }, link), 'firewall')).status).toBe('fail');
+  });
+});
