@@ -3,7 +3,7 @@ import { buildImage, exec, requireTools, tempDir } from '@xenkit/fixtures';
 import { checkImage } from './api.js';
 import { openImageTarget } from './image.js';
 import { novaAutoDiskConfigReason, parsePartedMachine } from './checks/nova.js';
-import { goodDebian, ROOT_UUID, withChanges, writeTree } from './test-helpers/trees.js';
+import { executable, goodDebian, ROOT_UUID, withChanges, writeTree } from './test-helpers/trees.js';
 
 const tmp = tempDir('xenkit-imgcheck-');
 afterAll(() => tmp.cleanup());
@@ -97,7 +97,7 @@ describe('check IMAGE', () => {
 
     // The guide's LVM recipe in rc.local makes it pass.
     const rc = '#!/bin/sh\nparted /dev/xvda --script "mkpart primary 1GiB 100%"\npvcreate /dev/xvda2\nvgextend vg0 /dev/xvda2\nlvextend /dev/mapper/vg0-root /dev/xvda2\nresize2fs /dev/mapper/vg0-root\n';
-    const tree2 = writeTree(`${tmp.path}/lvm-tree2`, withChanges(goodDebian(), { '/etc/fstab': '/dev/mapper/vg0-root / ext4 defaults 0 1\n', '/etc/rc.local': rc }));
+    const tree2 = writeTree(`${tmp.path}/lvm-tree2`, executable(withChanges(goodDebian(), { '/etc/fstab': '/dev/mapper/vg0-root / ext4 defaults 0 1\n', '/etc/rc.local': rc, '/lib/systemd/system/rc-local.service': '[Service]\nExecStart=/etc/rc.local start\n' }), '/etc/rc.local'));
     const img2 = buildImage({ dir: `${tmp.path}/lvm2`, name: 'lvm', table: 'mbr', partitions: [{ sizeMiB: 64, fs: 'lvm' }], lvm: { vg: 'vg0', lvs: [{ name: 'root', sizeMiB: 48, fs: 'ext4', tree: tree2 }] } });
     const r2 = await checkImage({ image: img2.path }, { only: ['resize-on-boot'] });
     expect(r2.checks[0]?.status).toBe('pass');

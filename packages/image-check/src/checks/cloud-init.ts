@@ -1,10 +1,9 @@
-import { serviceState } from '../services.js';
 import { isFile } from '../text.js';
 import { datasourceList, defaultUser, readCloudConfig } from './cloud-config.js';
+import { cloudInitState } from './cloud-init-state.js';
 import type { Check } from './types.js';
 
 const USABLE = ['ConfigDrive', 'OpenStack', 'Ec2'];
-const UNITS = ['cloud-init.service', 'cloud-init-local.service', 'cloud-init-main.service', 'cloud-init-network.service', 'cloud-config.service', 'cloud-final.service', 'cloud-init.target'];
 
 export const cloudInit: Check = {
   id: 'cloud-init',
@@ -24,21 +23,9 @@ export const cloudInit: Check = {
       };
     }
     const evidence = [cfg.installedBy ? `${cfg.installedBy} present` : 'cloud-init package installed', ...(pkg?.version ? [`cloud-init ${pkg.version}`] : [])];
-    if (await isFile(fs, '/etc/cloud/cloud-init.disabled')) {
-      return { status: 'fail', summary: 'cloud-init is installed but disabled', evidence: [...evidence, '/etc/cloud/cloud-init.disabled exists'], fix: 'Remove /etc/cloud/cloud-init.disabled.' };
-    }
-    const boot = await ctx.boot();
-    if (boot?.entry && /(^|\s)cloud-init=disabled(\s|$)/.test(boot.entry.args)) {
-      return { status: 'fail', summary: 'cloud-init is disabled on the kernel command line', evidence: [...evidence, `${boot.config.file}: "${boot.entry.title}" has cloud-init=disabled`], fix: 'Remove cloud-init=disabled from the kernel command line (and /etc/default/grub).' };
-    }
-    const services = await serviceState(fs, UNITS, ['cloud-init', 'cloud-init-local', 'cloud-config', 'cloud-final']);
-    // cloud-init ≥ 19 also starts from its systemd generator whenever cloud-init.target is wanted.
-    const generator = (await isFile(fs, '/usr/lib/systemd/system-generators/cloud-init-generator')) || (await isFile(fs, '/lib/systemd/system-generators/cloud-init-generator'));
-    evidence.push(...services.evidence.filter((e) => e.includes('->') || e.includes('(')));
-    if (!services.enabled && !generator) {
-      return { status: 'fail', summary: 'cloud-init is installed but none of its services start at boot', evidence, fix: 'Enable its services: `systemctl enable cloud-init-local cloud-init cloud-config cloud-final`.' };
-    }
-    if (generator) evidence.push('cloud-init-generator installed (enables cloud-init.target at boot)');
+    const state = await cloudInitState(ctx);
+    evidence.push(...state.evidence);
+    if (state.stopped) return { status: 'fail', summary: state.stopped.summary, evidence: [...evidence, state.stopped.evidence], fix: state.stopped.fix };
     for (const b of cfg.broken) evidence.push(`${b}: not valid YAML, cloud-init will ignore or fail on it`);
     const list = datasourceList(cfg);
     const user = defaultUser(cfg);

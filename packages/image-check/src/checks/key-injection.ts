@@ -1,7 +1,9 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { enablementLinks, findUnit, serviceState } from '../services.js';
-import { isFile, listDir, readText } from '../text.js';
-import { enabledModules, readCloudConfig } from './cloud-config.js';
+import { isFile } from '../text.js';
+import { bootScripts } from './boot-hooks.js';
+import { enabledModules } from './cloud-config.js';
+import { cloudInitState } from './cloud-init-state.js';
 import type { Check } from './types.js';
 
 /** The xenkit guest agent's install contract (apps/guest-agent): enabled unit + entry script. */
@@ -18,19 +20,7 @@ async function xenkitAgent(fs: ReadOnlyFileSystem): Promise<string[] | null> {
   return link ? [`${link.path} -> ${link.target}`, `${unit} installed`, `${XENKIT_AGENT_SCRIPT} present`] : null;
 }
 
-/** Boot scripts that fetch keys from the metadata service (the guide's rc.local recipe and kin). */
-async function metadataScripts(fs: ReadOnlyFileSystem): Promise<string[]> {
-  const candidates = ['/etc/rc.local', '/etc/rc.d/rc.local'];
-  for (const d of ['/etc/init.d', '/usr/local/sbin', '/usr/local/bin', '/etc/local.d']) {
-    for (const n of (await listDir(fs, d)).slice(0, 300)) candidates.push(`${d}/${n}`);
-  }
-  const hits: string[] = [];
-  for (const p of candidates) {
-    const text = await readText(fs, p, 1024 * 1024);
-    if (text && /169\.254\.169\.254\/[^\s'"]*public-keys/.test(text)) hits.push(`${p} fetches http://169.254.169.254/…/public-keys`);
-  }
-  return hits;
-}
+const METADATA_KEYS = /169\.254\.169\.254\/[^\s'"]*public-keys/;
 
 export const keyInjection: Check = {
   id: 'key-injection',
@@ -40,8 +30,10 @@ export const keyInjection: Check = {
     const fs = ctx.fs;
     const found: string[] = [];
     const notes: string[] = [];
-    const cfg = await ctx.memo('cloud-config', () => readCloudConfig(fs));
-    if (cfg.installed && !(await isFile(fs, '/etc/cloud/cloud-init.disabled'))) {
+    const ci = await cloudInitState(ctx);
+    const cfg = ci.cfg;
+    if (ci.stopped) notes.push(`${ci.stopped.summary} (${ci.stopped.evidence})`);
+    if (ci.runs) {
       const mods = enabledModules(cfg);
       if (mods.has('ssh')) found.push(`cloud-init's ssh module is enabled (${cfg.files[0] ?? '/etc/cloud/cloud.cfg'})`);
       else notes.push('cloud-init is installed but its ssh module is not in any module list');
@@ -60,7 +52,12 @@ export const keyInjection: Check = {
     const nova = await serviceState(fs, ['nova-agent.service'], ['nova-agent']);
     if (nova.enabled) found.push(`nova-agent enabled (${nova.evidence.join('; ')})`);
     else if (await findUnit(fs, 'nova-agent.service')) notes.push('nova-agent is installed but not enabled');
-    found.push(...(await metadataScripts(fs)));
+    const hooks = await bootScripts(ctx);
+    for (const sc of hooks.scripts) {
+      const line = sc.lines.find((l) => METADATA_KEYS.test(l));
+      if (line) found.push(`${sc.path} (${sc.how}) fetches http://169.254.169.254/…/public-keys`);
+    }
+    notes.push(...hooks.notes);
     if (found.length === 0 && agentWithoutNode) {
       return { status: 'fail', summary: 'the xenkit guest agent is installed but cannot start: the image has no node', evidence: notes, fix: 'Install Node.js ≥ 20 in the image (apt/dnf install nodejs), or install cloud-init.' };
     }

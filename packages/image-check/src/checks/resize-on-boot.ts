@@ -1,7 +1,9 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { serviceState } from '../services.js';
-import { isFile, listDir, readText } from '../text.js';
-import { enabledModules, readCloudConfig } from './cloud-config.js';
+import { isFile } from '../text.js';
+import { bootScripts } from './boot-hooks.js';
+import { enabledModules } from './cloud-config.js';
+import { cloudInitState } from './cloud-init-state.js';
 import { novaAutoDiskConfigReason } from './nova.js';
 import type { Check } from './types.js';
 
@@ -18,15 +20,11 @@ async function first(fs: ReadOnlyFileSystem, paths: string[]): Promise<string | 
   return undefined;
 }
 
-/** A boot script that extends LVM and the filesystem (the guide's LVM recipe). */
-async function lvmGrowScript(fs: ReadOnlyFileSystem): Promise<string | undefined> {
-  const candidates = ['/etc/rc.local', '/etc/rc.d/rc.local', '/usr/local/sbin/growroot'];
-  for (const d of ['/etc/init.d', '/usr/local/sbin', '/usr/local/bin']) for (const n of (await listDir(fs, d)).slice(0, 300)) candidates.push(`${d}/${n}`);
-  for (const p of candidates) {
-    const t = await readText(fs, p, 1024 * 1024);
-    if (t && /\blv(extend|resize)\b/.test(t) && (/\b(resize2fs|xfs_growfs)\b/.test(t) || /\blv(extend|resize)\b[^\n]*\s(-r|--resizefs)\b/.test(t))) return p;
-  }
-  return undefined;
+/** A boot script that extends LVM and the filesystem (the guide's LVM recipe), on non-comment lines. */
+function growsLvm(lines: string[]): boolean {
+  const lv = lines.some((l) => /\blv(extend|resize)\b/.test(l));
+  const fsGrow = lines.some((l) => /\b(resize2fs|xfs_growfs)\b/.test(l) || /\blv(extend|resize)\b.*\s(-r|--resizefs)\b/.test(l));
+  return lv && fsGrow;
 }
 
 export const resizeOnBoot: Check = {
@@ -38,9 +36,11 @@ export const resizeOnBoot: Check = {
     const evidence: string[] = [];
     const growpart = await first(fs, GROWPART);
     evidence.push(growpart ? `${growpart} present` : 'no growpart (cloud-guest-utils / cloud-utils-growpart)');
-    const cfg = await ctx.memo('cloud-config', () => readCloudConfig(fs));
+    const state = await cloudInitState(ctx);
+    const cfg = state.cfg;
     const mods = cfg.installed ? enabledModules(cfg) : new Set<string>();
-    const ci = cfg.installed && !(await isFile(fs, '/etc/cloud/cloud-init.disabled'));
+    const ci = state.runs;
+    if (state.stopped) evidence.push(`${state.stopped.summary} (${state.stopped.evidence})`);
     const growModule = ci && mods.has('growpart');
     const resizeModule = ci && mods.has('resizefs');
     const mode = (cfg.merged.growpart as { mode?: unknown } | undefined)?.mode;
@@ -54,8 +54,10 @@ export const resizeOnBoot: Check = {
     const rootIsLvm = ctx.guest.root.kind === 'lv';
     const grows = !disabled && growpart !== undefined && ((growModule && resizeModule) || (growroot !== undefined && resizeModule) || dib.enabled);
     if (rootIsLvm) {
-      const script = await lvmGrowScript(fs);
-      if (script) return { status: 'pass', summary: `the root is on LVM and ${script} extends the LV and filesystem at boot`, evidence: [...evidence, `${script} runs lvextend/lvresize and grows the filesystem`], fix: '' };
+      const hooks = await bootScripts(ctx);
+      const hit = hooks.scripts.find((sc) => growsLvm(sc.lines));
+      if (hit) return { status: 'pass', summary: `the root is on LVM and ${hit.path} extends the LV and filesystem at boot`, evidence: [...evidence, `${hit.path} (${hit.how}) runs lvextend/lvresize and grows the filesystem`], fix: '' };
+      evidence.push(...hooks.notes);
       return {
         status: 'fail',
         summary: 'the root is on LVM and no boot script extends the PV, VG, LV and filesystem',

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execAsync, requireTools, tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
 import { openTreeTarget } from '../target.js';
-import { goodDebian, withChanges, writeTree, type TreeSpec } from '../test-helpers/trees.js';
+import { executable, goodDebian, withChanges, writeTree, type TreeSpec } from '../test-helpers/trees.js';
 
 const tmp = tempDir('xenkit-review-');
 afterAll(() => tmp.cleanup());
@@ -74,5 +74,51 @@ describe('firewall rules outside the main file', () => {
     const link = { '/etc/systemd/system/basic.target.wants/iptables.service': '/usr/lib/systemd/system/iptables.service' };
     const insert = '*filter\n:INPUT ACCEPT [0:0]\n-I INPUT 1 -p tcp --dport 23 -j DROP\nCOMMIT\n';
     expect((await check(withChanges(good, { ...base, '/etc/sysconfig/iptables': insert }, link), 'firewall')).status).toBe('fail');
+  });
+});
+
+describe('boot scripts count only when something runs them', () => {
+  const noCloudInit = withChanges(good, { '/usr/bin/cloud-init': null, '/etc/cloud/cloud.cfg': null, '/etc/cloud/cloud.cfg.d/90_dpkg.cfg': null });
+  const fetch = 'curl -f http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key > /tmp/metadata-key\n';
+  const rcLocalUnit = { '/lib/systemd/system/rc-local.service': '[Service]\nExecStart=/etc/rc.local start\n' };
+  it('ignores a commented-out fetch and a script nothing starts', async () => {
+    const commented = executable(withChanges(noCloudInit, { ...rcLocalUnit, '/etc/rc.local': `#!/bin/sh\n# ${fetch}` }), '/etc/rc.local');
+    expect((await check(commented, 'key-injection')).status).toBe('fail');
+    const idle = executable(withChanges(noCloudInit, { '/usr/local/bin/getkey': `#!/bin/sh\n${fetch}` }), '/usr/local/bin/getkey');
+    expect((await check(idle, 'key-injection')).status).toBe('fail');
+    const notExec = withChanges(noCloudInit, { ...rcLocalUnit, '/etc/rc.local': `#!/bin/sh\n${fetch}` });
+    expect((await check(notExec, 'key-injection')).status).toBe('fail');
+  });
+  it('counts a script an enabled unit runs, and one rc.local calls', async () => {
+    const unit = withChanges(
+      noCloudInit,
+      { '/etc/systemd/system/getkey.service': '[Service]\nType=oneshot\nExecStart=-/usr/local/bin/getkey\n', '/usr/local/bin/getkey': `#!/bin/sh\n${fetch}` },
+      { '/etc/systemd/system/multi-user.target.wants/getkey.service': '/etc/systemd/system/getkey.service' },
+    );
+    const r = await check(executable(unit, '/usr/local/bin/getkey'), 'key-injection');
+    expect(r.status).toBe('pass');
+    expect(r.evidence.join('\n')).toContain('run by /etc/systemd/system/multi-user.target.wants/getkey.service');
+    const called = executable(withChanges(noCloudInit, { ...rcLocalUnit, '/etc/rc.local': '#!/bin/sh\n/usr/local/sbin/getkey &\nexit 0\n', '/usr/local/sbin/getkey': `#!/bin/sh\n${fetch}` }), '/etc/rc.local', '/usr/local/sbin/getkey');
+    expect((await check(called, 'key-injection')).status).toBe('pass');
+  });
+  it('counts an init script only with an rc start link', async () => {
+    const script = withChanges(noCloudInit, { '/etc/init.d/getkey': `#!/bin/sh\n${fetch}` });
+    expect((await check(script, 'key-injection')).status).toBe('fail');
+    expect((await check(withChanges(script, {}, { '/etc/rc3.d/S20getkey': '../init.d/getkey' }), 'key-injection')).status).toBe('pass');
+  });
+});
+
+describe('one cloud-init verdict for every check', () => {
+  const off = withChanges(good, {}, { '/etc/systemd/system/cloud-init.target.wants/cloud-init.service': null, '/etc/systemd/system/cloud-init.target.wants/cloud-init-local.service': null });
+  it('with its services not enabled, cloud-init, key-injection and resize-on-boot all fail', async () => {
+    expect((await check(off, 'cloud-init')).status).toBe('fail');
+    const key = await check(off, 'key-injection');
+    expect(key.status).toBe('fail');
+    expect(key.evidence.join('\n')).toContain('none of its services start at boot');
+    expect((await check(off, 'resize-on-boot')).status).toBe('fail');
+  });
+  it('cloud-init=disabled on the kernel command line stops key injection too', async () => {
+    const cfg = (good.files['/boot/grub/grub.cfg'] as string).replace(/console=ttyS0,115200n8/g, 'console=ttyS0,115200n8 cloud-init=disabled');
+    expect((await check(withChanges(good, { '/boot/grub/grub.cfg': cfg }), 'key-injection')).status).toBe('fail');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { miniKernel } from './kernel.js';
 
@@ -6,6 +6,8 @@ import { miniKernel } from './kernel.js';
 export interface TreeSpec {
   files: Record<string, string | Uint8Array>;
   links: Record<string, string>;
+  /** Permission bits for files that need them (executable boot scripts). */
+  modes?: Record<string, number>;
 }
 
 export const ROOT_UUID = '6d2231e4-0975-4f35-a94f-56738c1a8150';
@@ -89,6 +91,11 @@ export function goodDebian(): TreeSpec {
 
 export { GRUB_CFG, CONSOLE };
 
+/** A spec with `paths` made executable (0755). */
+export function executable(spec: TreeSpec, ...paths: string[]): TreeSpec {
+  return { ...spec, modes: { ...spec.modes, ...Object.fromEntries(paths.map((p) => [p, 0o755])) } };
+}
+
 /** Write a tree under `dir`. */
 export function writeTree(dir: string, spec: TreeSpec): string {
   for (const [p, content] of Object.entries(spec.files)) {
@@ -101,15 +108,18 @@ export function writeTree(dir: string, spec: TreeSpec): string {
     mkdirSync(dirname(abs), { recursive: true });
     symlinkSync(target, abs);
   }
+  for (const [p, mode] of Object.entries(spec.modes ?? {})) chmodSync(join(dir, p), mode);
   return dir;
 }
 
 /** A copy of a spec with changes: `null` removes a file or link. */
 export function withChanges(base: TreeSpec, files: Record<string, string | Uint8Array | null> = {}, links: Record<string, string | null> = {}): TreeSpec {
-  const out: TreeSpec = { files: { ...base.files }, links: { ...base.links } };
+  const out: TreeSpec = { files: { ...base.files }, links: { ...base.links }, modes: { ...base.modes } };
   for (const [k, v] of Object.entries(files)) {
-    if (v === null) delete out.files[k];
-    else out.files[k] = v;
+    if (v === null) {
+      delete out.files[k];
+      delete out.modes?.[k];
+    } else out.files[k] = v;
   }
   for (const [k, v] of Object.entries(links)) {
     if (v === null) delete out.links[k];
