@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { exec, mutate, requireTools, rng, tempDir } from '@xenkit/fixtures';
+import { isXenkitError } from '@xenkit/core';
 import { readRpmSqlite } from './rpm.js';
 
 const tmp = tempDir('xenkit-rpm-');
@@ -62,5 +63,44 @@ describe('rpmdb.sqlite', () => {
     broken[100] = 0x42; // sqlite_master's page type
     expect(() => readRpmSqlite(broken, 'broken')).toThrow(/not a table b-tree page/);
     expect(() => readRpmSqlite(real.subarray(0, 8192), 'truncated')).toThrow(/out of range|past the end/);
+  });
+
+  it('turns crafted cell pointers, overflow pointers and WAL sizes into E_SQLITE_CORRUPT (seeded fuzz of real files)', () => {
+    const real = new Uint8Array(readFileSync(`${db}/rpmdb.sqlite`));
+    const ps = ((real[16] as number) << 8) | (real[17] as number);
+    // An interior table page's first cell pointer aimed at the page's last two bytes: the child
+    // pointer read there would run past the page.
+    const interior = Array.from({ length: real.length / ps }, (_, i) => i).find((i) => real[i * ps + (i === 0 ? 100 : 0)] === 0x05);
+    expect(interior).toBeDefined();
+    const hdr = (interior as number) * ps + (interior === 0 ? 100 : 0);
+    const bent = real.slice();
+    bent[hdr + 12] = ((ps - 2) >> 8) & 0xff;
+    bent[hdr + 13] = (ps - 2) & 0xff;
+    expect(() => readRpmSqlite(bent, 'bent')).toThrow(expect.objectContaining({ code: 'E_SQLITE_CORRUPT' }));
+
+    // A WAL whose commit frames claim 2^32-1 pages, over mutated page headers and cell areas.
+    const snap = `${tmp.path}/fuzzsnap`;
+    mkdirSync(snap);
+    const py = `import sqlite3,shutil\nc=sqlite3.connect('${db}/rpmdb.sqlite')\nc.execute('PRAGMA wal_autocheckpoint=0')\nc.execute("UPDATE Packages SET blob=blob WHERE hnum IN (3,4)")\nc.commit()\nfor s in ('','-wal'): shutil.copy('${db}/rpmdb.sqlite'+s,'${snap}/rpmdb.sqlite'+s)\nc.close()\n`;
+    exec('python3', ['-c', py]);
+    const base = new Uint8Array(readFileSync(`${snap}/rpmdb.sqlite`));
+    const wal = new Uint8Array(readFileSync(`${snap}/rpmdb.sqlite-wal`));
+    for (let off = 32; off + 24 + ps <= wal.length; off += 24 + ps) {
+      if (wal[off + 4] || wal[off + 5] || wal[off + 6] || wal[off + 7]) wal.set([0xff, 0xff, 0xff, 0xff], off + 4);
+    }
+    const r = rng(20261126);
+    const pages = base.length / ps;
+    const start = Date.now();
+    for (let i = 0; i < 400; i++) {
+      const bytes = base.slice();
+      const page = r.int(pages);
+      mutate(bytes, r, 1 + r.int(6), { position: () => page * ps + (r.int(2) ? r.int(120) : r.int(ps)) });
+      try {
+        readRpmSqlite(bytes, 'fuzz.sqlite', r.int(2) ? wal : undefined);
+      } catch (e) {
+        expect(isXenkitError(e), `iteration ${i}: ${String(e)}`).toBe(true);
+      }
+    }
+    expect(Date.now() - start).toBeLessThan(20_000);
   });
 });

@@ -11,6 +11,8 @@ export type SqlValue = null | number | bigint | string | Uint8Array;
 
 const MAGIC = 'SQLite format 3\0';
 const MAX_DEPTH = 32;
+/** No rpm header comes near this; a bigger payload is a hostile size field, not data. */
+const MAX_PAYLOAD = 64 * 1024 * 1024;
 
 function corrupt(file: string, what: string): InputError {
   return new InputError('E_SQLITE_CORRUPT', `${file}: not a readable SQLite database (${what})`, { details: { file } });
@@ -36,8 +38,14 @@ export class SqliteReader {
     this.usable = this.pageSize - (db[20] as number); // reserved bytes per page at 20
     const enc = dv.getUint32(56); // text encoding at 56: 1 UTF-8, 2 UTF-16le, 3 UTF-16be
     this.decoder = new TextDecoder(enc === 2 ? 'utf-16le' : enc === 3 ? 'utf-16be' : 'utf-8');
-    let pages = Math.floor(db.length / this.pageSize);
-    if (walBytes && walBytes.length >= 32) pages = Math.max(pages, this.loadWal(walBytes));
+    const filePages = Math.floor(db.length / this.pageSize);
+    let pages = filePages;
+    if (walBytes && walBytes.length >= 32) {
+      // The commit frame's size field is the log's claim; the pages that can exist are the file's
+      // plus those the log carries, so a forged size cannot inflate later bounds.
+      const claimed = this.loadWal(walBytes);
+      pages = Math.max(filePages, Math.min(claimed, filePages + this.wal.size));
+    }
     this.pageCount = pages;
   }
 
@@ -102,7 +110,7 @@ export class SqliteReader {
       if (ptrs + cells * 2 > page.length) throw corrupt(this.file, `page ${pageNo} cell count ${cells}`);
       for (let i = 0; i < cells; i++) {
         const cell = dv.getUint16(ptrs + i * 2);
-        if (cell >= page.length) throw corrupt(this.file, `page ${pageNo} cell offset ${cell}`);
+        if (cell < ptrs + cells * 2 || cell + (interior ? 4 : 1) > page.length) throw corrupt(this.file, `page ${pageNo} cell offset ${cell}`);
         if (interior) {
           yield* walk.call(this, dv.getUint32(cell), depth + 1);
         } else {
@@ -113,7 +121,13 @@ export class SqliteReader {
       }
       if (interior) yield* walk.call(this, dv.getUint32(hdr + 8), depth + 1);
     };
-    yield* walk.call(this, rootPage, 0);
+    try {
+      yield* walk.call(this, rootPage, 0);
+    } catch (e) {
+      // Any bounds slip a crafted page finds is still "corrupt", never a bare RangeError.
+      if (e instanceof RangeError) throw corrupt(this.file, e.message);
+      throw e;
+    }
   }
 
   /** A cell's whole payload: the local part, then the overflow chain. */
@@ -128,11 +142,12 @@ export class SqliteReader {
     }
     if (at + local > page.length) throw corrupt(this.file, 'cell runs past its page');
     if (local === size) return page.subarray(at, at + size);
-    if (size > this.pageCount * this.pageSize) throw corrupt(this.file, `payload of ${size} bytes`);
+    if (at + local + 4 > page.length) throw corrupt(this.file, 'overflow pointer past its page');
+    if (size > MAX_PAYLOAD || size > this.pageCount * this.pageSize) throw corrupt(this.file, `payload of ${size} bytes`);
     const out = new Uint8Array(size);
     out.set(page.subarray(at, at + local));
     let filled = local;
-    let next = new DataView(page.buffer, page.byteOffset).getUint32(at + local);
+    let next = new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(at + local);
     const seen = new Set<number>();
     while (filled < size) {
       if (next === 0 || seen.has(next)) throw corrupt(this.file, 'broken overflow chain');
@@ -141,7 +156,7 @@ export class SqliteReader {
       const n = Math.min(size - filled, u - 4);
       out.set(p.subarray(4, 4 + n), filled);
       filled += n;
-      next = new DataView(p.buffer, p.byteOffset).getUint32(0);
+      next = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0);
     }
     return out;
   }
