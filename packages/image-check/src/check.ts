@@ -5,7 +5,7 @@ import type { Application } from './apps/types.js';
 import { defaultEntry, findBootConfig } from './boot/find.js';
 import type { BootConfig, BootEntry } from './boot/types.js';
 import { CHECKS } from './checks/registry.js';
-import type { CheckContext, CheckResult, DiskFacts, KernelAnalyzer } from './checks/types.js';
+import type { Check, CheckContext, CheckResult, DiskFacts, KernelAnalyzer } from './checks/types.js';
 import { ImageCheckInputError, ImageCheckUsageError } from './errors.js';
 import { findGuests, mountOfPath, type Guest } from './os/guest.js';
 import type { GuestVolume } from './os/volumes.js';
@@ -111,14 +111,29 @@ export async function runChecks(target: Target, options: CheckOptions = {}): Pro
     });
   }
   const guest = guests.length > 0 ? await pickGuest(guests, options.osRoot) : null;
-  const ctx = guest ? guestContext(guest, target, options) : diskOnlyContext(target);
-  const unreadable = guest ? '' : noRootReason(target);
+  if (!guest) {
+    // Nothing of the guest is readable: that is unreadable input (exit 2), not a verdict. What the
+    // disk alone shows (nova's resize rule) still travels in the error's details for --json.
+    const disk = await runAll(checks.filter((c) => c.scope === 'disk'), diskOnlyContext(target), logger);
+    const volumes = target.volumes.map((v) => `${v.device}: ${v.fsType ?? 'no filesystem found'}`);
+    throw new ImageCheckInputError('E_NO_OS', `${target.source.path}: ${noRootReason(target)} (${volumes.join('; ')})`, { path: target.source.path, volumes, checks: disk });
+  }
+  const results = await runAll(checks, guestContext(guest, target, options), logger);
+  const properties: Record<string, string> = {};
+  for (const r of results) Object.assign(properties, r.properties ?? {});
+  return {
+    source: target.bytesRead ? { ...target.source, bytesRead: target.bytesRead() } : target.source,
+    os: summarizeOs(guest),
+    otherOperatingSystems: guests.filter((g) => g !== guest).map(summarizeOs),
+    checks: results,
+    properties,
+    verdict: results.some((r) => r.status === 'fail' || r.status === 'error') ? 'fail' : 'pass',
+  };
+}
+
+async function runAll(checks: Check[], ctx: CheckContext, logger: Logger): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
-    if (!guest && check.scope !== 'disk') {
-      results.push({ id: check.id, title: check.title, status: 'error', summary: unreadable, evidence: target.volumes.map((v) => `${v.device}: ${v.fsType ?? 'no filesystem found'}`), fix: '' });
-      continue;
-    }
     try {
       results.push({ id: check.id, title: check.title, ...(await check.run(ctx)) });
     } catch (e) {
@@ -130,16 +145,7 @@ export async function runChecks(target: Target, options: CheckOptions = {}): Pro
       results.push({ id: check.id, title: check.title, status: 'error', summary: `the check could not run: ${e.message}`, evidence: path ? [`${path}: ${e.code}`] : [e.code], fix: '' });
     }
   }
-  const properties: Record<string, string> = {};
-  for (const r of results) Object.assign(properties, r.properties ?? {});
-  return {
-    source: target.bytesRead ? { ...target.source, bytesRead: target.bytesRead() } : target.source,
-    os: guest ? summarizeOs(guest) : null,
-    otherOperatingSystems: guests.filter((g) => g !== guest).map(summarizeOs),
-    checks: results,
-    properties,
-    verdict: results.some((r) => r.status === 'fail' || r.status === 'error') ? 'fail' : 'pass',
-  };
+  return results;
 }
 
 function guestContext(guest: Guest, target: Target, options: CheckOptions): CheckContext {

@@ -118,12 +118,16 @@ describe('check IMAGE', () => {
 
   it('judges an xfs root by the disk alone: nova cannot resize xfs', async () => {
     const img = buildImage({ dir: `${tmp.path}/xfs`, name: 'xfs', table: 'mbr', partitions: [{ sizeMiB: 320, fs: 'xfs' }] });
-    const r = await checkImage({ image: img.path });
+    // No readable root is unreadable input (exit 2); the disk-level verdict rides in the details.
+    const err = await checkImage({ image: img.path }).then(
+      () => null,
+      (e: unknown) => e as { code: string; message: string; details: { checks: { id: string; summary: string }[] } },
+    );
     expect(novaOnParted(img.rawPath)).toBe('Disk contains a filesystem we are unable to resize: xfs');
-    expect(r.checks[0]?.summary).toContain('unable to resize: xfs');
-    expect(r.os).toBeNull();
-    expect(r.checks.slice(1).every((c) => c.status === 'error' && c.summary.includes('xfs'))).toBe(true);
-    expect(r.verdict).toBe('fail');
+    expect(err?.code).toBe('E_NO_OS');
+    expect(err?.message).toContain('xfs');
+    expect(err?.details.checks.map((c) => c.id)).toEqual(['auto-disk-config']);
+    expect(err?.details.checks[0]?.summary).toContain('unable to resize: xfs');
   });
 
   it.each(['mbr', 'gpt'] as const)('lists partitions as parted does (%s, swap/ext2/ext3/vfat/xfs, logical partitions)', async (table) => {

@@ -64,4 +64,13 @@ describe('xenkit check', () => {
     expect(j.checks[0]?.summary).toBe('nova would log: "Disk must have only one partition."');
     expect(j.os.root).toBe('/dev/sda2');
   });
+
+  it('exits 2 when the image has no readable root, the disk-level result in --json error details', async () => {
+    const img = buildImage({ dir: `${tmp.path}/noroot`, name: 'noroot', table: 'mbr', partitions: [{ sizeMiB: 8, fs: 'swap' }, { sizeMiB: 8, fs: 'ext2' }] });
+    const r = await runCaptured(['--json', 'check', img.path]);
+    expect(r.status).toBe(2);
+    const j = JSON.parse(r.stdout) as { error: { code: string; details: { checks: { id: string; summary: string }[] } } };
+    expect(j.error.code).toBe('E_NO_OS');
+    expect(j.error.details.checks[0]).toMatchObject({ id: 'auto-disk-config', summary: 'nova would log: "Disk must have only one partition."' });
+  });
 });

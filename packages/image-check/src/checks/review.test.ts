@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { OperationError } from '@xenkit/core';
 import { execAsync, requireTools, tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
 import { openTreeTarget } from '../target.js';
@@ -120,5 +121,25 @@ describe('one cloud-init verdict for every check', () => {
   it('cloud-init=disabled on the kernel command line stops key injection too', async () => {
     const cfg = (good.files['/boot/grub/grub.cfg'] as string).replace(/console=ttyS0,115200n8/g, 'console=ttyS0,115200n8 cloud-init=disabled');
     expect((await check(withChanges(good, { '/boot/grub/grub.cfg': cfg }), 'key-injection')).status).toBe('fail');
+  });
+});
+
+describe('what the check runner turns into results', () => {
+  it('an image problem becomes status "error"; a bug in xenkit propagates', async () => {
+    const dir = writeTree(`${tmp.path}/t${n++}`, good);
+    const coded = await runChecks(await openTreeTarget(dir), {
+      only: ['pv-kernel'],
+      kernelAnalyzer: async () => {
+        throw new OperationError('E_KERNEL_BAD', 'kernel analyzer failed', { details: { path: '/boot/vmlinuz' } });
+      },
+    });
+    expect(coded.checks[0]).toMatchObject({ status: 'error', evidence: ['/boot/vmlinuz: E_KERNEL_BAD'] });
+    const bug = runChecks(await openTreeTarget(dir), {
+      only: ['pv-kernel'],
+      kernelAnalyzer: async () => {
+        throw new TypeError('undefined is not a function');
+      },
+    });
+    await expect(bug).rejects.toThrow(TypeError);
   });
 });
