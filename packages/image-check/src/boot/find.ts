@@ -2,7 +2,7 @@ import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { isFile, listDir, readText } from '../text.js';
 import { parseBlsEntry, sortBlsIds } from './bls.js';
 import { parseExtlinux } from './extlinux.js';
-import { flatten, grubDefault, parseGrub2, parseGrubenv, pygrubDefault } from './grub2.js';
+import { flatten, grubDefault, parseGrub2, parseGrubenv, pygrubDefault, pygrubMenu } from './grub2.js';
 import { legacyDefaultIndex, parseGrubLegacy } from './legacy.js';
 import type { BootConfig, BootEntry, BootFormat } from './types.js';
 
@@ -50,8 +50,19 @@ async function grub2Config(fs: ReadOnlyFileSystem, path: string, text: string, b
   const dir = path.slice(0, path.lastIndexOf('/'));
   const env = parseGrubenv((await readText(fs, `${dir}/grubenv`)) ?? '');
   const plain = flatten(cfg.items);
-  // pygrub (Xen 4.17) knows nothing of blscfg: it boots from the plain menuentries only.
-  const pygrubPlain = plain.length > 0 ? pygrubDefault(cfg, plain) : -1;
+  // pygrub (Xen 4.17) knows nothing of blscfg: it boots from the plain menuentries only, and only
+  // from those its own stricter parser sees.
+  const pg = pygrubMenu(text);
+  let pygrubPlain = -1;
+  let pygrubError: string | undefined;
+  if ('error' in pg) pygrubError = pg.error;
+  else if (pg.titles.length > 0) {
+    const k = pygrubDefault(cfg, pg.titles.map((title) => ({ title, submenus: [], args: '' })));
+    // pygrub's k-th entry is our entry with the same title at the same rank among equal titles.
+    const title = pg.titles[k] as string;
+    const rank = pg.titles.slice(0, k).filter((t) => t === title).length;
+    pygrubPlain = plain.map((e, i) => [e, i] as const).filter(([e]) => e.title === title)[rank]?.[1] ?? -1;
+  }
   let entries = plain;
   let format: BootFormat = 'grub2';
   let blsCount = 0;
@@ -67,7 +78,7 @@ async function grub2Config(fs: ReadOnlyFileSystem, path: string, text: string, b
   }
   const { entry, reason } = grubDefault(cfg, env);
   const defaultIndex = entry ? entries.indexOf(entry) : 0;
-  return { ...base, format, entries, defaultIndex: Math.max(0, defaultIndex), defaultReason: reason, pygrubIndex: pygrubPlain < 0 ? -1 : blsCount + pygrubPlain };
+  return { ...base, format, entries, defaultIndex: Math.max(0, defaultIndex), defaultReason: reason, pygrubIndex: pygrubPlain < 0 ? -1 : blsCount + pygrubPlain, ...(pygrubError ? { pygrubError } : {}) };
 }
 
 async function blsEntries(fs: ReadOnlyFileSystem, vars: Map<string, string>): Promise<BootEntry[]> {
@@ -89,4 +100,14 @@ export async function bootFilePath(fs: ReadOnlyFileSystem, config: BootConfig, p
 
 export function defaultEntry(config: BootConfig): BootEntry | undefined {
   return config.entries[config.defaultIndex];
+}
+
+/** The entry a Xen PV boot runs (pygrub's choice), or undefined when pygrub finds none. */
+export function pygrubEntry(config: BootConfig): BootEntry | undefined {
+  return config.pygrubIndex < 0 ? undefined : config.entries[config.pygrubIndex];
+}
+
+/** Why pygrub boots nothing from this config, for evidence lines. */
+export function pygrubNothingReason(config: BootConfig): string {
+  return config.pygrubError ?? `${config.file} has only BLS entries, which pygrub does not read`;
 }

@@ -222,3 +222,47 @@ export function pygrubDefault(cfg: Grub2Config, entries: BootEntry[]): number {
   const n = last !== undefined && /^\s*\d+\s*$/.test(last) ? Number(last) : 0;
   return n < entries.length ? n : 0;
 }
+
+/**
+ * The menu as pygrub (Xen 4.17 GrubConf.Grub2ConfigFile) parses it, which differs from grub: an entry
+ * counts only when its line matches `^menuentry ["'](.*?)["'] (.*){` (quoted title, a space, a
+ * brace), and a `}` closing anything else at top level, a nested entry, or an unclosed one is a
+ * syntax error that makes pygrub give up on the file. Returns the entry titles, or the error.
+ */
+export function pygrubMenu(text: string): { titles: string[] } | { error: string } {
+  const titles: string[] = [];
+  let inFunction = false;
+  let inEntry = false;
+  let level = 0;
+  for (const raw of text.split('\n')) {
+    const l = raw.trim();
+    if (l.length === 0 || l.startsWith('#')) continue;
+    if (l.startsWith('function')) {
+      inFunction = true;
+      continue;
+    }
+    if (inFunction) {
+      if (l.startsWith('}')) inFunction = false;
+      continue;
+    }
+    const m = /^menuentry ["'](.*?)["'] (.*)\{/.exec(l);
+    if (m) {
+      if (inEntry) return { error: 'pygrub: cannot nest menuentry' };
+      inEntry = true;
+      titles.push(m[1] as string);
+      if (titles.length > MAX_ITEMS) return { error: 'pygrub: too many entries' };
+      continue;
+    }
+    if (l.startsWith('submenu')) {
+      level++;
+      continue;
+    }
+    if (l.startsWith('}')) {
+      if (inEntry) inEntry = false;
+      else if (level > 0) level--;
+      else return { error: `pygrub: closing brace without menuentry (a menuentry whose title is not quoted, or has no space before "{", is not an entry to pygrub)` };
+    }
+  }
+  if (inEntry) return { error: 'pygrub: end of file with open menuentry' };
+  return { titles };
+}

@@ -93,6 +93,24 @@ describe('default boot entry vs pygrub -l / pygrub -q (xen-utils-4.17)', () => {
     });
   }
 
+  it('an unquoted menuentry: pygrub rejects the whole grub.cfg, and so do we', async () => {
+    const cfg = `set default="1"\nmenuentry zero --class debian {\n\tlinux\t/boot/vmlinuz-0 root=/dev/xvda1 ro\n\tinitrd\t/boot/initrd-0\n}\n${menu(1, 'one', 'console=ttyS0')}${menu(2, 'two')}`;
+    const img = buildImage({ dir: `${tmp.path}/img${n++}`, name: 'uq', table: 'mbr', partitions: [{ sizeMiB: 16, fs: 'ext4', tree: bootTree({ '/boot/grub/grub.cfg': cfg }) }] });
+    requireTools(PYGRUB);
+    expect(exec(PYGRUB, ['-l', img.path]).stdout).not.toContain('title:');
+    expect(exec(PYGRUB, ['-q', `--output-directory=${tmp.path}`, img.path], { allowFailure: true }).status).not.toBe(0);
+    const mine = await ours(img.path);
+    expect(mine.cfg.entries.map((e) => e.title)).toEqual(['zero', 'one', 'two']);
+    expect(mine.cfg.pygrubIndex).toBe(-1);
+    expect(mine.cfg.pygrubError).toContain('closing brace without menuentry');
+    // Quoted titles with a space before the brace are what pygrub counts: it agrees again.
+    const ok = buildImage({ dir: `${tmp.path}/img${n++}`, name: 'q', table: 'mbr', partitions: [{ sizeMiB: 16, fs: 'ext4', tree: bootTree({ '/boot/grub/grub.cfg': cfg.replace('menuentry zero', "menuentry 'zero'") }) }] });
+    const real = pygrub(ok.path);
+    const again = await ours(ok.path);
+    expect(again.cfg.entries.map((e) => e.title)).toEqual(real.entries.map((e) => e.title));
+    expect(again.kernel).toEqual(real.kernel);
+  });
+
   it('grub-legacy menu.lst with default 1', async () => {
     const lst = 'default 1\ntimeout 5\ntitle zero\n  root (hd0,0)\n  kernel /boot/vmlinuz-0 ro root=/dev/xvda1 entry=0\n  initrd /boot/initrd-0\ntitle one\n  root (hd0,0)\n  kernel (hd0,0)/boot/vmlinuz-1 ro root=/dev/xvda1 entry=1 console=ttyS0\n  initrd /boot/initrd-1\n';
     const img = buildImage({ dir: `${tmp.path}/img${n++}`, name: 'l', table: 'mbr', partitions: [{ sizeMiB: 16, fs: 'ext3', tree: bootTree({ '/boot/grub/menu.lst': lst }) }] });

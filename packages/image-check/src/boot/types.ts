@@ -28,6 +28,8 @@ export interface BootConfig {
    * snippets; -1 when pygrub finds no entry at all (a BLS-only grub.cfg).
    */
   pygrubIndex: number;
+  /** Why pygrub rejects the config outright (its parser's syntax error), when it does. */
+  pygrubError?: string;
   /** Directory kernel paths are relative to: "/boot" when /boot is a separate filesystem, else "". */
   pathPrefix: string;
 }

@@ -1,5 +1,5 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
-import { PYGRUB_CONFIGS } from '../boot/find.js';
+import { PYGRUB_CONFIGS, pygrubEntry, pygrubNothingReason } from '../boot/find.js';
 import { listDir, parseShellVars, readText } from '../text.js';
 import type { Check } from './types.js';
 
@@ -38,25 +38,35 @@ export const consoleLog: Check = {
         fix: 'Install a boot loader (grub2) and generate its config with `update-grub` / `grub2-mkconfig -o /boot/grub2/grub.cfg`.',
       };
     }
-    const { config, entry } = boot;
+    const { config } = boot;
+    // A Xen PV boot runs pygrub's choice; grub's own (grubenv) default is what an HVM boot runs.
+    const pv = pygrubEntry(config);
+    const entry = pv ?? boot.entry;
     if (!entry) {
       return { status: 'fail', summary: `${config.file} has no boot entries`, evidence: [`${config.format} config ${config.file}`], fix: 'Regenerate the boot loader config (update-grub / grub2-mkconfig).' };
     }
     const args = entry.args;
     const have = consoles(args);
-    const evidence = [`${config.file} (${config.format}): default entry "${entry.title}" (${config.defaultReason})`, `kernel ${entry.kernel ?? '?'} ${args}`];
-    if (config.pygrubIndex < 0) {
-      evidence.push(`pygrub (Xen PV) finds no entry in ${config.file}: it does not read BLS snippets`);
-    } else if (config.pygrubIndex !== config.defaultIndex) {
-      const p = config.entries[config.pygrubIndex];
-      evidence.push(`pygrub (Xen PV) would boot entry ${config.pygrubIndex} "${p?.title}" instead: ${consoles(p?.args ?? '').join(' ') || 'no console='}`);
+    const evidence = pv
+      ? [`${config.file} (${config.format}): pygrub (Xen PV) boots entry ${config.pygrubIndex} "${entry.title}"`, `kernel ${entry.kernel ?? '?'} ${args}`]
+      : [`${config.file} (${config.format}): default entry "${entry.title}" (${config.defaultReason})`, `kernel ${entry.kernel ?? '?'} ${args}`];
+    let hvmWithout: string | undefined;
+    if (!pv) {
+      evidence.push(`pygrub (Xen PV) finds no entry in ${config.file}: ${pygrubNothingReason(config)}`);
+    } else if (config.pygrubIndex !== config.defaultIndex && boot.entry) {
+      const hvm = consoles(boot.entry.args);
+      evidence.push(`grub (HVM boot) would boot entry ${config.defaultIndex} "${boot.entry.title}" instead (${config.defaultReason}): ${hvm.join(' ') || 'no console='}`);
+      if (!hvm.some((c) => c.startsWith('console=ttyS0'))) hvmWithout = boot.entry.title;
     }
     const fixGrub = 'Set GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200n8" in /etc/default/grub, then run update-grub (Debian/Ubuntu) or grub2-mkconfig -o /boot/grub2/grub.cfg (Fedora/RHEL/SUSE).';
     const isGrub = config.format === 'grub2' || config.format === 'grub2-bls';
     const defaults = isGrub ? await grubDefaults(ctx.fs) : null;
     if (defaults) evidence.push(`${defaults.files.join(', ')}: ${consoles(defaults.cmdline).join(' ') || 'no console='}`);
     if (!have.some((c) => c.startsWith('console=ttyS0'))) {
-      return { status: 'fail', summary: `the default entry's command line has no console=ttyS0 (${have.join(' ') || 'no console= at all'})`, evidence, fix: isGrub ? fixGrub : `Append console=tty0 console=ttyS0,115200n8 to the default entry's kernel line in ${config.file}.` };
+      return { status: 'fail', summary: `the ${pv ? 'pygrub (PV) ' : 'default '}entry's command line has no console=ttyS0 (${have.join(' ') || 'no console= at all'})`, evidence, fix: isGrub ? fixGrub : `Append console=tty0 console=ttyS0,115200n8 to the default entry's kernel line in ${config.file}.` };
+    }
+    if (hvmWithout !== undefined) {
+      return { status: 'warn', summary: `pygrub's entry has console=ttyS0, but grub's default "${hvmWithout}" (what an HVM boot runs) does not`, evidence, fix: `Make the default entry the one with console=ttyS0 (grub-set-default / GRUB_DEFAULT), or add console=ttyS0 to every entry; ${fixGrub}` };
     }
     if (isGrub && !(defaults && consoles(defaults.cmdline).some((c) => c.startsWith('console=ttyS0')))) {
       return { status: 'warn', summary: 'the boot entry has console=ttyS0, but /etc/default/grub does not, so the next update-grub drops it', evidence, fix: fixGrub };

@@ -1,5 +1,5 @@
 import { isXenkitError } from '@xenkit/core';
-import { bootFilePath } from '../boot/find.js';
+import { bootFilePath, pygrubEntry, pygrubNothingReason } from '../boot/find.js';
 import { readBytes } from '../text.js';
 import type { Check } from './types.js';
 
@@ -16,17 +16,21 @@ export const pvKernel: Check = {
   requirement: 'Paravirtualized Xen support in the kernel (Xen hypervisor only)',
   async run(ctx) {
     const boot = await ctx.boot();
-    const entry = boot?.entry;
+    // A PV boot runs what pygrub picks, not grub's (grubenv) default.
+    const entry = boot ? (pygrubEntry(boot.config) ?? boot.entry) : undefined;
     const linux = { os_type: 'linux' };
     if (!boot || !entry?.kernel) {
       return { status: 'skip', summary: 'no default boot entry with a kernel to examine (see console-log)', evidence: [], fix: '', properties: linux };
     }
     if (boot.config.pygrubIndex < 0) {
+      const why = pygrubNothingReason(boot.config);
       return {
         status: 'warn',
-        summary: `pygrub cannot boot this image paravirtualised: ${boot.config.file} has only BLS entries, which pygrub does not read`,
-        evidence: [`${boot.config.file} (${boot.config.format}): ${boot.config.entries.length} BLS entries, no menuentry`],
-        fix: 'For PV boot set GRUB_ENABLE_BLSCFG=false in /etc/default/grub and regenerate grub.cfg (grub2-mkconfig -o /boot/grub2/grub.cfg); HVM boot is unaffected.',
+        summary: `pygrub cannot boot this image paravirtualised: ${why}`,
+        evidence: [`${boot.config.file} (${boot.config.format}): ${boot.config.entries.length} entries, none pygrub can boot`],
+        fix: boot.config.pygrubError
+          ? `For PV boot write every menuentry in ${boot.config.file} as \`menuentry 'Title' ... {\` (quoted title, a space before the brace), or regenerate it with grub-mkconfig; HVM boot is unaffected.`
+          : 'For PV boot set GRUB_ENABLE_BLSCFG=false in /etc/default/grub and regenerate grub.cfg (grub2-mkconfig -o /boot/grub2/grub.cfg); HVM boot is unaffected.',
         properties: { ...linux, vm_mode: 'hvm' },
       };
     }
