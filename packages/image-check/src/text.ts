@@ -96,6 +96,60 @@ export function parseShellVars(text: string): Map<string, string> {
   return vars;
 }
 
+/**
+ * Shell-style assignments evaluated in file order, as `.`/`source` would: `$X`/`${X}` expand to the
+ * value so far (from `vars`, updated in place), single quotes are literal, double quotes expand, and
+ * an unquoted word ends at a blank. No command substitution or other expansions.
+ */
+export function evalShellAssignments(text: string, vars: Map<string, string>): void {
+  for (const raw of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw);
+    if (m) vars.set(m[1] as string, expandWord(m[2] as string, vars));
+  }
+}
+
+function expandWord(src: string, vars: Map<string, string>): string {
+  let out = '';
+  let i = 0;
+  const expandAt = (): void => {
+    // src[i] === '$'
+    const braced = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(src.slice(i));
+    const bare = braced ? null : /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(src.slice(i));
+    const m = braced ?? bare;
+    if (m) {
+      out += vars.get(m[1] as string) ?? '';
+      i += m[0].length;
+    } else {
+      out += '$';
+      i++;
+    }
+  };
+  while (i < src.length) {
+    const c = src[i] as string;
+    if (c === "'") {
+      const end = src.indexOf("'", i + 1);
+      out += end === -1 ? src.slice(i + 1) : src.slice(i + 1, end);
+      i = end === -1 ? src.length : end + 1;
+    } else if (c === '"') {
+      i++;
+      while (i < src.length && src[i] !== '"') {
+        if (src[i] === '\\' && i + 1 < src.length && '"\\$`'.includes(src[i + 1] as string)) {
+          out += src[i + 1];
+          i += 2;
+        } else if (src[i] === '$') expandAt();
+        else out += src[i++];
+      }
+      i++;
+    } else if (/\s/.test(c)) break;
+    else if (c === '$') expandAt();
+    else if (c === '\\' && i + 1 < src.length) {
+      out += src[i + 1];
+      i += 2;
+    } else out += src[i++];
+  }
+  return out;
+}
+
 /** Remove one level of shell quoting from a simple value (no command substitution). */
 export function unquote(value: string): string {
   let v = value;

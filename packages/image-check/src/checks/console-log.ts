@@ -1,6 +1,7 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { PYGRUB_CONFIGS, pygrubEntry, pygrubNothingReason } from '../boot/find.js';
-import { listDir, parseShellVars, readText } from '../text.js';
+import { parseGrubenv } from '../boot/grub2.js';
+import { evalShellAssignments, listDir, readText } from '../text.js';
 import type { Check } from './types.js';
 
 const WANT = ['console=tty0', 'console=ttyS0,115200n8'];
@@ -14,10 +15,19 @@ async function grubDefaults(fs: ReadOnlyFileSystem): Promise<{ files: string[]; 
     const t = await readText(fs, f);
     if (t === null) continue;
     read.push(f);
-    for (const [k, v] of parseShellVars(t)) vars.set(k, v.replace(/\$\{?(\w+)\}?/g, (_m, n: string) => vars.get(n) ?? ''));
+    evalShellAssignments(t, vars);
   }
   if (read.length === 0) return null;
   return { files: read, cmdline: `${vars.get('GRUB_CMDLINE_LINUX') ?? ''} ${vars.get('GRUB_CMDLINE_LINUX_DEFAULT') ?? ''}`.trim() };
+}
+
+/** BLS: /etc/kernel/cmdline when present (kernel-install uses it), else grubenv's kernelopts. */
+async function blsDefaults(fs: ReadOnlyFileSystem, configFile: string): Promise<{ files: string[]; cmdline: string } | null> {
+  const cmdline = await readText(fs, '/etc/kernel/cmdline');
+  if (cmdline !== null) return { files: ['/etc/kernel/cmdline'], cmdline: cmdline.trim() };
+  const envFile = `${configFile.slice(0, configFile.lastIndexOf('/'))}/grubenv`;
+  const kernelopts = parseGrubenv((await readText(fs, envFile)) ?? '').get('kernelopts');
+  return kernelopts === undefined ? null : { files: [`${envFile} kernelopts`], cmdline: kernelopts };
 }
 
 function consoles(args: string): string[] {
@@ -58,9 +68,14 @@ export const consoleLog: Check = {
       evidence.push(`grub (HVM boot) would boot entry ${config.defaultIndex} "${boot.entry.title}" instead (${config.defaultReason}): ${hvm.join(' ') || 'no console='}`);
       if (!hvm.some((c) => c.startsWith('console=ttyS0'))) hvmWithout = boot.entry.title;
     }
-    const fixGrub = 'Set GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200n8" in /etc/default/grub, then run update-grub (Debian/Ubuntu) or grub2-mkconfig -o /boot/grub2/grub.cfg (Fedora/RHEL/SUSE).';
-    const isGrub = config.format === 'grub2' || config.format === 'grub2-bls';
-    const defaults = isGrub ? await grubDefaults(ctx.fs) : null;
+    const bls = config.format === 'grub2-bls';
+    const fixGrub = bls
+      ? 'Run `grubby --update-kernel=ALL --args="console=tty0 console=ttyS0,115200n8"`: it updates every BLS entry and the defaults new kernels get (/etc/kernel/cmdline, grubenv kernelopts).'
+      : 'Set GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200n8" in /etc/default/grub, then run update-grub (Debian/Ubuntu) or grub2-mkconfig -o /boot/grub2/grub.cfg (Fedora/RHEL/SUSE).';
+    const isGrub = config.format === 'grub2' || bls;
+    // Where the next kernel's command line comes from: for BLS, kernel-install's /etc/kernel/cmdline
+    // (or grubenv kernelopts that entries reference); for classic grub.cfg, /etc/default/grub.
+    const defaults = bls ? await blsDefaults(ctx.fs, config.file) : isGrub ? await grubDefaults(ctx.fs) : null;
     if (defaults) evidence.push(`${defaults.files.join(', ')}: ${consoles(defaults.cmdline).join(' ') || 'no console='}`);
     if (!have.some((c) => c.startsWith('console=ttyS0'))) {
       return { status: 'fail', summary: `the ${pv ? 'pygrub (PV) ' : 'default '}entry's command line has no console=ttyS0 (${have.join(' ') || 'no console= at all'})`, evidence, fix: isGrub ? fixGrub : `Append console=tty0 console=ttyS0,115200n8 to the default entry's kernel line in ${config.file}.` };
@@ -69,7 +84,9 @@ export const consoleLog: Check = {
       return { status: 'warn', summary: `pygrub's entry has console=ttyS0, but grub's default "${hvmWithout}" (what an HVM boot runs) does not`, evidence, fix: `Make the default entry the one with console=ttyS0 (grub-set-default / GRUB_DEFAULT), or add console=ttyS0 to every entry; ${fixGrub}` };
     }
     if (isGrub && !(defaults && consoles(defaults.cmdline).some((c) => c.startsWith('console=ttyS0')))) {
-      return { status: 'warn', summary: 'the boot entry has console=ttyS0, but /etc/default/grub does not, so the next update-grub drops it', evidence, fix: fixGrub };
+      const source = bls ? '/etc/kernel/cmdline (or grubenv kernelopts)' : '/etc/default/grub';
+      const next = bls ? 'the next kernel update installs entries without it' : 'the next update-grub drops it';
+      return { status: 'warn', summary: `the boot entry has console=ttyS0, but ${source} does not, so ${next}`, evidence, fix: fixGrub };
     }
     const missing = WANT.filter((w) => !have.includes(w));
     if (missing.length > 0) {

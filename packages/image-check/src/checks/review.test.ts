@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OperationError } from '@xenkit/core';
 import { execAsync, requireTools, tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
+import { evalShellAssignments } from '../text.js';
 import { openTreeTarget } from '../target.js';
 import { executable, goodDebian, withChanges, writeTree, type TreeSpec } from '../test-helpers/trees.js';
 
@@ -141,5 +142,29 @@ describe('what the check runner turns into results', () => {
       },
     });
     await expect(bug).rejects.toThrow(TypeError);
+  });
+});
+
+describe('console-log persistence', () => {
+  it('expands /etc/default/grub line by line, as bash sources it', async () => {
+    requireTools('bash');
+    const text = `GRUB_CMDLINE_LINUX_DEFAULT="console=tty0 console=ttyS0,115200n8"\nGRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT quiet"\nA='$literal' B=x\nGRUB_CMDLINE_LINUX="\${A} \\"q\\" $UNSET"\n`;
+    const spec = withChanges(good, { '/etc/default/grub': text });
+    const r = await check(spec, 'console-log');
+    const real = await execAsync('bash', ['-c', '. "$1"; printf "%s|%s" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT"', 'bash', `${r.dir}/etc/default/grub`]);
+    const vars = new Map<string, string>();
+    evalShellAssignments(text, vars);
+    expect(`${vars.get('GRUB_CMDLINE_LINUX')}|${vars.get('GRUB_CMDLINE_LINUX_DEFAULT')}`).toBe(String(real.stdout));
+    expect(r.status).toBe('pass');
+  });
+  it('for BLS reads /etc/kernel/cmdline, and fixes with grubby', async () => {
+    const cfg = 'set default="${saved_entry}"\nload_env -f ${config_directory}/grubenv\ninsmod blscfg\nblscfg\n';
+    const entry = 'title Rocky Linux (5.14.0-362.el9.x86_64)\nversion 5.14.0-362.el9.x86_64\nlinux /boot/vmlinuz-6.1.0-18-amd64\noptions root=/dev/xvda1 ro console=tty0 console=ttyS0,115200n8\nid rocky\n';
+    const base = withChanges(good, { '/boot/grub/grub.cfg': null, '/boot/grub2/grub.cfg': cfg, '/boot/loader/entries/rocky.conf': entry, '/etc/default/grub': 'GRUB_CMDLINE_LINUX="quiet"\n' });
+    const without = await check(withChanges(base, { '/etc/kernel/cmdline': 'root=/dev/xvda1 ro quiet\n' }), 'console-log');
+    expect(without.status).toBe('warn');
+    expect(without.summary).toContain('/etc/kernel/cmdline');
+    expect(without.fix).toContain('grubby --update-kernel=ALL --args=');
+    expect((await check(withChanges(base, { '/etc/kernel/cmdline': 'root=/dev/xvda1 ro console=tty0 console=ttyS0,115200n8\n' }), 'console-log')).status).toBe('pass');
   });
 });
