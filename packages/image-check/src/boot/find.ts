@@ -1,5 +1,5 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
-import { isFile, listDir, readText } from '../text.js';
+import { isFile, listDir, readBytes, readText } from '../text.js';
 import { parseBlsEntry, sortBlsIds } from './bls.js';
 import { parseExtlinux } from './extlinux.js';
 import { flatten, grubDefault, parseGrub2, parseGrubenv, pygrubDefault, pygrubMenu } from './grub2.js';
@@ -17,7 +17,10 @@ export const PYGRUB_CONFIGS: { path: string; format: 'grub2' | 'extlinux' | 'gru
 ];
 
 // pygrub reads at most 1 MiB of the config (FS_READ_MAX).
-const MAX_CONFIG = 1024 * 1024;
+const PYGRUB_READ_MAX = 1024 * 1024;
+// grub itself has no limit; past this a "config" is no config we can judge (a coded error).
+const MAX_WHOLE_CONFIG = 64 * 1024 * 1024;
+const decoder = new TextDecoder('utf-8', { fatal: false });
 const MAX_BLS_ENTRIES = 256;
 
 /**
@@ -28,36 +31,39 @@ const MAX_BLS_ENTRIES = 256;
 export async function findBootConfig(fs: ReadOnlyFileSystem, mountOf: (path: string) => Promise<string> = async () => '/'): Promise<BootConfig | null> {
   for (const { path, format } of PYGRUB_CONFIGS) {
     if (!(await isFile(fs, path))) continue;
-    const text = (await readText(fs, path, MAX_CONFIG)) ?? '';
+    // grub reads the whole file; pygrub only its first 1 MiB and carries on with that.
+    const bytes = (await readBytes(fs, path, MAX_WHOLE_CONFIG)) ?? new Uint8Array();
+    const text = decoder.decode(bytes);
+    const head = bytes.length > PYGRUB_READ_MAX ? decoder.decode(bytes.subarray(0, PYGRUB_READ_MAX)) : text;
     const mount = await mountOf(path);
     const pathPrefix = mount === '/' ? '' : mount;
     const base = { file: path, pathPrefix };
-    if (format === 'grub2') return grub2Config(fs, path, text, base);
+    if (format === 'grub2') return grub2Config(fs, path, text, head, base);
     if (format === 'extlinux') {
-      const { entries, defaultLabel } = parseExtlinux(text);
+      const { entries, defaultLabel } = parseExtlinux(head);
       const idx = Math.max(0, entries.findIndex((e) => e.title === defaultLabel));
       return { ...base, format, entries, defaultIndex: idx, pygrubIndex: idx, defaultReason: defaultLabel ? `DEFAULT ${defaultLabel}` : 'no DEFAULT, first LABEL' };
     }
-    const { entries, defaultValue } = parseGrubLegacy(text);
+    const { entries, defaultValue } = parseGrubLegacy(head);
     const idx = legacyDefaultIndex(defaultValue, entries.length);
     return { ...base, format, entries, defaultIndex: idx, pygrubIndex: idx, defaultReason: `default ${defaultValue}` };
   }
   return null;
 }
 
-async function grub2Config(fs: ReadOnlyFileSystem, path: string, text: string, base: { file: string; pathPrefix: string }): Promise<BootConfig> {
+async function grub2Config(fs: ReadOnlyFileSystem, path: string, text: string, pygrubText: string, base: { file: string; pathPrefix: string }): Promise<BootConfig> {
   const cfg = parseGrub2(text);
   const dir = path.slice(0, path.lastIndexOf('/'));
   const env = parseGrubenv((await readText(fs, `${dir}/grubenv`)) ?? '');
   const plain = flatten(cfg.items);
   // pygrub (Xen 4.17) knows nothing of blscfg: it boots from the plain menuentries only, and only
   // from those its own stricter parser sees.
-  const pg = pygrubMenu(text);
+  const pg = pygrubMenu(pygrubText);
   let pygrubPlain = -1;
   let pygrubError: string | undefined;
   if ('error' in pg) pygrubError = pg.error;
   else if (pg.titles.length > 0) {
-    const k = pygrubDefault(cfg, pg.titles.map((title) => ({ title, submenus: [], args: '' })));
+    const k = pygrubDefault(pygrubText === text ? cfg : parseGrub2(pygrubText), pg.titles.map((title) => ({ title, submenus: [], args: '' })));
     // pygrub's k-th entry is our entry with the same title at the same rank among equal titles.
     const title = pg.titles[k] as string;
     const rank = pg.titles.slice(0, k).filter((t) => t === title).length;

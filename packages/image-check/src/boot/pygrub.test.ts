@@ -111,6 +111,19 @@ describe('default boot entry vs pygrub -l / pygrub -q (xen-utils-4.17)', () => {
     expect(again.kernel).toEqual(real.kernel);
   });
 
+  it('a grub.cfg over 1 MiB: pygrub reads its first 1 MiB and boots from that', async () => {
+    const pad = `${'# padding line for a big generated grub.cfg\n'.repeat(Math.ceil((1024 * 1024) / 44))}`;
+    const cfg = `set default="1"\n${menu(0, 'zero')}${menu(1, 'one', 'console=ttyS0')}${pad}${menu(2, 'two')}`;
+    expect(cfg.length).toBeGreaterThan(1024 * 1024);
+    const img = buildImage({ dir: `${tmp.path}/img${n++}`, name: 'big', table: 'mbr', partitions: [{ sizeMiB: 16, fs: 'ext4', tree: bootTree({ '/boot/grub/grub.cfg': cfg }) }] });
+    const real = pygrub(img.path);
+    const mine = await ours(img.path);
+    expect(real.entries.map((e) => e.title)).toEqual(['zero', 'one']);
+    expect(mine.cfg.entries.map((e) => e.title)).toEqual(['zero', 'one', 'two']);
+    expect(norm(mine.chosen?.args)).toBe(norm(real.args));
+    expect(mine.kernel).toEqual(real.kernel);
+  });
+
   it('grub-legacy menu.lst with default 1', async () => {
     const lst = 'default 1\ntimeout 5\ntitle zero\n  root (hd0,0)\n  kernel /boot/vmlinuz-0 ro root=/dev/xvda1 entry=0\n  initrd /boot/initrd-0\ntitle one\n  root (hd0,0)\n  kernel (hd0,0)/boot/vmlinuz-1 ro root=/dev/xvda1 entry=1 console=ttyS0\n  initrd /boot/initrd-1\n';
     const img = buildImage({ dir: `${tmp.path}/img${n++}`, name: 'l', table: 'mbr', partitions: [{ sizeMiB: 16, fs: 'ext3', tree: bootTree({ '/boot/grub/menu.lst': lst }) }] });
