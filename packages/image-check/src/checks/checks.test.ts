@@ -145,8 +145,22 @@ describe('cloud-init', () => {
     expect(r.status).toBe('fail');
     expect(r.summary).toContain('NoCloud');
   });
-  it('warns when ds-identify may disable it on XenServer', async () => {
-    expect((await check(withChanges(good, { '/usr/lib/cloud-init/ds-identify': '#!/bin/sh\n' }), 'cloud-init')).status).toBe('warn');
+  it('warns when ds-identify may disable it on XenServer, not for a list it can settle', async () => {
+    const dsi = { '/usr/lib/cloud-init/ds-identify': '#!/bin/sh\n' };
+    expect((await check(withChanges(good, { ...dsi, '/etc/cloud/cloud.cfg.d/90_dpkg.cfg': 'datasource_list: [ OpenStack, Ec2, None ]\n' }), 'cloud-init')).status).toBe('warn');
+    // The fail rule's own fix, the stock default list, a pinned source, and policy: enabled pass.
+    expect((await check(withChanges(good, dsi), 'cloud-init')).status).toBe('pass');
+    expect((await check(withChanges(good, { ...dsi, '/etc/cloud/cloud.cfg.d/90_dpkg.cfg': null }), 'cloud-init')).status).toBe('pass');
+    expect((await check(withChanges(good, { ...dsi, '/etc/cloud/cloud.cfg.d/90_dpkg.cfg': 'datasource_list: [ OpenStack, None ]\n' }), 'cloud-init')).status).toBe('pass');
+    const policy = { ...dsi, '/etc/cloud/cloud.cfg.d/90_dpkg.cfg': 'datasource_list: [ OpenStack, Ec2, None ]\n', '/etc/cloud/ds-identify.cfg': 'policy: search,found=all,maybe=all,notfound=enabled\n' };
+    expect((await check(withChanges(good, policy), 'cloud-init')).status).toBe('pass');
+  });
+  it('the fail rule\'s fixed datasource_list passes every rule', async () => {
+    const bad = await check(withChanges(good, { '/usr/lib/cloud-init/ds-identify': '#!/bin/sh\n', '/etc/cloud/cloud.cfg.d/90_dpkg.cfg': 'datasource_list: [ NoCloud, None ]\n' }), 'cloud-init');
+    const fixed = /`datasource_list: (\[[^\]]*\])`/.exec(bad.fix)?.[1];
+    expect(fixed).toBe('[ ConfigDrive, OpenStack, None ]');
+    const r = await check(withChanges(good, { '/usr/lib/cloud-init/ds-identify': '#!/bin/sh\n', '/etc/cloud/cloud.cfg.d/90_dpkg.cfg': `datasource_list: ${fixed}\n` }), 'cloud-init');
+    expect(r.status).toBe('pass');
   });
 });
 

@@ -1,9 +1,21 @@
-import { isFile } from '../text.js';
+import type { ReadOnlyFileSystem } from '@xenkit/disk';
+import { isFile, readText } from '../text.js';
 import { datasourceList, defaultUser, readCloudConfig } from './cloud-config.js';
 import { cloudInitState } from './cloud-init-state.js';
 import type { Check } from './types.js';
 
 const USABLE = ['ConfigDrive', 'OpenStack', 'Ec2'];
+
+const DS_IDENTIFY = ['/usr/lib/cloud-init/ds-identify', '/usr/libexec/cloud-init/ds-identify'];
+
+/** ds-identify is installed and its policy lets it disable cloud-init when it detects nothing. */
+async function dsIdentifyDecides(fs: ReadOnlyFileSystem): Promise<boolean> {
+  let present = false;
+  for (const p of DS_IDENTIFY) if (await isFile(fs, p)) present = true;
+  if (!present) return false;
+  const cfg = (await readText(fs, '/etc/cloud/ds-identify.cfg')) ?? '';
+  return !/^\s*policy:\s*(enabled|[^\n]*notfound=enabled)/m.test(cfg);
+}
 
 export const cloudInit: Check = {
   id: 'cloud-init',
@@ -34,16 +46,20 @@ export const cloudInit: Check = {
     if (list) {
       evidence.push(`datasource_list: [${list.join(', ')}]`);
       if (!list.some((d) => USABLE.includes(d))) {
-        return { status: 'fail', summary: `no datasource usable on OpenStack in datasource_list (${list.join(', ')})`, evidence, fix: 'Set `datasource_list: [ ConfigDrive, OpenStack, Ec2, None ]` in /etc/cloud/cloud.cfg.d/90_dpkg.cfg or a file of your own.', properties };
+        return { status: 'fail', summary: `no datasource usable on OpenStack in datasource_list (${list.join(', ')})`, evidence, fix: 'Set `datasource_list: [ ConfigDrive, OpenStack, None ]` (config drive, then the metadata service) in /etc/cloud/cloud.cfg.d/90_dpkg.cfg or a file of your own.', properties };
       }
     }
     const real = list?.filter((d) => d !== 'None');
-    if ((!real || real.length > 1) && (await isFile(fs, '/usr/lib/cloud-init/ds-identify'))) {
+    // ds-identify (run by cloud-init's generator) cannot recognise OpenStack from XenServer's DMI
+    // ("HVM domU"); it finds a config drive by its label. A list it can settle without DMI — the
+    // default list or one naming ConfigDrive (with nova attaching a drive), or a single pinned
+    // source — works; several sources without ConfigDrive leave it nothing to detect.
+    if (real && real.length > 1 && !real.includes('ConfigDrive') && (await dsIdentifyDecides(fs))) {
       return {
         status: 'warn',
-        summary: 'cloud-init is set up, but on XenServer ds-identify cannot recognise OpenStack (DMI says "HVM domU") and disables cloud-init when no config drive is attached',
-        evidence: [...evidence, `/usr/lib/cloud-init/ds-identify present; datasource_list ${list ? 'lists several sources' : 'is the default list'}`],
-        fix: 'Attach a config drive, or pin one datasource (`datasource_list: [ OpenStack, None ]`) so ds-identify enables cloud-init without detection.',
+        summary: `cloud-init is set up, but on XenServer ds-identify cannot detect any of ${real.join(', ')} (DMI says "HVM domU") and disables cloud-init`,
+        evidence: [...evidence, 'ds-identify present; datasource_list names several sources and no ConfigDrive'],
+        fix: 'Use `datasource_list: [ ConfigDrive, OpenStack, None ]` and have nova attach a config drive, or pin one datasource (`datasource_list: [ OpenStack, None ]`) so ds-identify enables cloud-init without detection.',
         properties,
       };
     }
