@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { OperationError } from '@xenkit/core';
 import { execAsync, requireTools, tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
@@ -167,4 +169,45 @@ describe('console-log persistence', () => {
     expect(without.fix).toContain('grubby --update-kernel=ALL --args=');
     expect((await check(withChanges(base, { '/etc/kernel/cmdline': 'root=/dev/xvda1 ro console=tty0 console=ttyS0,115200n8\n' }), 'console-log')).status).toBe('pass');
   });
+});
+
+describe('sshd_config as sshd -T reads it', () => {
+  /** sshd -T on a host copy of the guest's sshd config (paths re-rooted), for the two keys we judge. */
+  async function sshdT(files: Record<string, string>): Promise<Map<string, string>> {
+    requireTools('sshd', 'ssh-keygen');
+    // sshd refuses to run -T without its privilege separation directory.
+    mkdirSync('/run/sshd', { recursive: true });
+    const host = `${tmp.path}/sshd${n++}`;
+    for (const [p, text] of Object.entries(files)) {
+      mkdirSync(dirname(`${host}${p}`), { recursive: true });
+      writeFileSync(`${host}${p}`, text.replaceAll('/etc/ssh/', `${host}/etc/ssh/`));
+    }
+    await execAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${host}/hostkey`]);
+    const out = await execAsync('sshd', ['-T', '-f', `${host}/etc/ssh/sshd_config`, '-h', `${host}/hostkey`]);
+    return new Map(String(out.stdout).split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as [string, string]));
+  }
+  const cases: Record<string, Record<string, string>> = {
+    'a Match in an included file does not end the parent\'s global part': {
+      '/etc/ssh/sshd_config': 'Include /etc/ssh/sshd_config.d/*.conf\nPubkeyAuthentication no\n',
+      '/etc/ssh/sshd_config.d/10-a.conf': 'Match User bob\n  PasswordAuthentication no\n',
+    },
+    'Include globs with ? and [..]': {
+      '/etc/ssh/sshd_config': 'Include /etc/ssh/sshd_config.d/[0-9]?-*.conf\n',
+      '/etc/ssh/sshd_config.d/05-keys.conf': 'AuthorizedKeysFile none\n',
+      '/etc/ssh/sshd_config.d/x5-other.conf': 'PubkeyAuthentication no\n',
+    },
+    'a Match in the main file ends it, Match all resumes': {
+      '/etc/ssh/sshd_config': 'Match User bob\n  PubkeyAuthentication no\nMatch all\nAuthorizedKeysFile none\n',
+    },
+  };
+  for (const [name, files] of Object.entries(cases)) {
+    it(name, async () => {
+      const real = await sshdT(files);
+      const r = await check(withChanges(good, files), 'ssh-server');
+      const fails = real.get('pubkeyauthentication') === 'no' || real.get('authorizedkeysfile') === 'none';
+      expect(fails).toBe(true);
+      expect(r.status).toBe('fail');
+      expect(r.summary).toContain(real.get('pubkeyauthentication') === 'no' ? 'public-key authentication is disabled' : 'no authorized_keys file');
+    });
+  }
 });

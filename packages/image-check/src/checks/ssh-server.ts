@@ -6,40 +6,85 @@ import type { Check } from './types.js';
 const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd', '/sbin/sshd', '/usr/sbin/dropbear', '/usr/bin/dropbear'];
 const MAX_INCLUDES = 64;
 
+const KEYS = ['pubkeyauthentication', 'authorizedkeysfile'];
+type Settings = Map<string, { value: string; at: string }>;
+
+function globRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end === -1) re += '\\[';
+      else {
+        const body = pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** glob(3) over the guest: every component may hold * ? [..]; dotfiles only when asked; sorted. */
+async function expandGlob(fs: ReadOnlyFileSystem, pattern: string, limit: number): Promise<string[]> {
+  let paths = [''];
+  for (const part of pattern.split('/').filter(Boolean)) {
+    const next: string[] = [];
+    for (const base of paths) {
+      if (!/[*?[]/.test(part)) next.push(`${base}/${part}`);
+      else {
+        const re = globRegExp(part);
+        for (const n of await listDir(fs, base || '/')) if ((part.startsWith('.') || !n.startsWith('.')) && re.test(n)) next.push(`${base}/${n}`);
+      }
+      if (next.length > limit) break;
+    }
+    paths = next.slice(0, limit);
+  }
+  return paths.sort();
+}
+
 /**
- * The effective PubkeyAuthentication: sshd takes the first value it reads, following Include in
- * place; a Match block ends the global section.
+ * The settings sshd applies to every connection: the first value of each key in the global part of
+ * sshd_config, Includes read in place (glob-expanded, sorted). A Match block ends the global part
+ * of the file it is in — `Match all` starts it again — and an included file's Match does not leak
+ * into the file that included it (servconf.c restores the caller's Match state after an Include).
  */
-async function pubkeyAuthentication(fs: ReadOnlyFileSystem): Promise<{ value?: string; at?: string }> {
-  const queue: string[] = ['/etc/ssh/sshd_config'];
+async function sshdGlobal(fs: ReadOnlyFileSystem): Promise<Settings> {
+  const found: Settings = new Map();
   let budget = MAX_INCLUDES;
-  const visit = async (path: string): Promise<{ value?: string; at?: string } | 'match' | null> => {
+  const visit = async (path: string, depth: number): Promise<void> => {
     const text = await readText(fs, path);
-    if (text === null) return null;
+    if (text === null) return;
+    let global = true;
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
-      const m = /^\s*(\w+)\s*[=\s]\s*(.*?)\s*$/.exec(lines[i] as string);
-      if (!m || (lines[i] as string).trim().startsWith('#')) continue;
+      const line = (lines[i] as string).trim();
+      const m = /^(\w+)(?:\s*=\s*|\s+)(.*?)$/.exec(line);
+      if (!m || line.startsWith('#')) continue;
       const key = (m[1] as string).toLowerCase();
-      if (key === 'match') return 'match';
-      if (key === 'pubkeyauthentication') return { value: (m[2] as string).toLowerCase(), at: `${path}:${i + 1}` };
-      if (key === 'include' && budget-- > 0) {
-        for (const pattern of (m[2] as string).split(/\s+/)) {
+      const value = (m[2] as string).replace(/\s+#.*$/, '');
+      if (key === 'match') {
+        global = /^all$/i.test(value.trim());
+        continue;
+      }
+      if (!global) continue;
+      if (KEYS.includes(key) && !found.has(key)) found.set(key, { value, at: `${path}:${i + 1}` });
+      if (key === 'include' && depth < 16) {
+        for (const pattern of value.split(/\s+/).filter(Boolean)) {
           const abs = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
-          const slash = abs.lastIndexOf('/');
-          const dir = abs.slice(0, slash);
-          const re = new RegExp(`^${abs.slice(slash + 1).split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-          for (const n of (await listDir(fs, dir)).filter((x) => re.test(x))) {
-            const r = await visit(`${dir}/${n}`);
-            if (r) return r;
+          for (const f of await expandGlob(fs, abs, MAX_INCLUDES)) {
+            if (budget-- <= 0) return;
+            await visit(f, depth + 1);
           }
         }
       }
     }
-    return null;
   };
-  const r = await visit(queue[0] as string);
-  return r && r !== 'match' ? r : {};
+  await visit('/etc/ssh/sshd_config', 0);
+  return found;
 }
 
 export const sshServer: Check = {
@@ -63,8 +108,9 @@ export const sshServer: Check = {
         fix: 'Enable it: `systemctl enable ssh` (Debian/Ubuntu) or `systemctl enable sshd` (Fedora/RHEL/SUSE); unmask it first if masked.',
       };
     }
-    const pk = await pubkeyAuthentication(fs);
-    if (pk.value === 'no') {
+    const settings = await sshdGlobal(fs);
+    const pk = settings.get('pubkeyauthentication');
+    if (pk && /^no$/i.test(pk.value)) {
       return {
         status: 'fail',
         summary: 'sshd starts at boot but public-key authentication is disabled',
@@ -72,7 +118,17 @@ export const sshServer: Check = {
         fix: 'Remove "PubkeyAuthentication no" (the default is yes) so injected keys work.',
       };
     }
-    if (pk.at) evidence.push(`${pk.at}: PubkeyAuthentication ${pk.value}`);
+    if (pk) evidence.push(`${pk.at}: PubkeyAuthentication ${pk.value}`);
+    const akf = settings.get('authorizedkeysfile');
+    if (akf && /^none$/i.test(akf.value.trim())) {
+      return {
+        status: 'fail',
+        summary: 'sshd starts at boot but reads no authorized_keys file, so an injected key is never used',
+        evidence: [...evidence, `${akf.at}: AuthorizedKeysFile none`],
+        fix: 'Remove "AuthorizedKeysFile none" (the default is .ssh/authorized_keys .ssh/authorized_keys2).',
+      };
+    }
+    if (akf) evidence.push(`${akf.at}: AuthorizedKeysFile ${akf.value}`);
     return { status: 'pass', summary: 'sshd is installed and enabled at boot, public-key authentication on', evidence, fix: '' };
   },
 };
