@@ -1,6 +1,6 @@
 import { InputError, UsageError } from '@xenkit/core';
 
-export type ImageCheckErrorCode = 'E_NO_OS' | 'E_UNKNOWN_CHECK' | 'E_TARGET_AMBIGUOUS' | 'E_OS_NOT_FOUND';
+export type ImageCheckErrorCode = 'E_NO_OS' | 'E_UNKNOWN_CHECK' | 'E_TARGET_AMBIGUOUS' | 'E_OS_NOT_FOUND' | 'E_PACKAGE_DB_TOO_LARGE';
 
 /** The image or tree holds nothing xenkit can inspect (no Linux root found). */
 export class ImageCheckInputError extends InputError {

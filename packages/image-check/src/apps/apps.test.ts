@@ -32,6 +32,12 @@ Architecture: all
 Version: 22.4.2-1+deb12u1
 Description: initialization and customization tool for cloud instances
 
+Package: half-done
+Status: install reinstreq half-installed
+Architecture: amd64
+Version: 1.0-1
+Description: interrupted unpack
+
 Package: libc6
 Status: hold ok installed
 Architecture: amd64

@@ -1,8 +1,8 @@
 import { MAX_PACKAGES, type Application } from './types.js';
 
 /**
- * /var/lib/dpkg/status: RFC822-style stanzas. A package counts when its Status line says
- * "installed" (libguestfs's rule), e.g. "install ok installed".
+ * /var/lib/dpkg/status: RFC822-style stanzas. A package counts when its Status line's state (third
+ * word) is exactly "installed" (libguestfs's rule), e.g. "install ok installed".
  */
 export function parseDpkgStatus(text: string): Application[] {
   const out: Application[] = [];
@@ -23,7 +23,8 @@ export function parseDpkgStatus(text: string): Application[] {
     }
     const name = fields.get('package');
     const status = fields.get('status') ?? '';
-    if (!name || !/\binstalled\b/.test(status.split(/\s+/)[2] ?? '')) continue;
+    // The third word is the package state; "half-installed" and friends are not installed.
+    if (!name || status.trim().split(/\s+/)[2] !== 'installed') continue;
     const full = fields.get('version') ?? '';
     const em = /^(?:(\d+):)?(.*?)(?:-([^-]+))?$/.exec(full);
     const [summary, ...desc] = (fields.get('description') ?? '').split('\n');

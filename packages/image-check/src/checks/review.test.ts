@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OperationError } from '@xenkit/core';
 import { execAsync, requireTools, tempDir } from '@xenkit/fixtures';
@@ -210,4 +210,14 @@ describe('sshd_config as sshd -T reads it', () => {
       expect(r.summary).toContain(real.get('pubkeyauthentication') === 'no' ? 'public-key authentication is disabled' : 'no authorized_keys file');
     });
   }
+});
+
+describe('package databases over their cap', () => {
+  it('a dpkg status past 64 MiB is reported as too large, not skipped for another format', async () => {
+    const dir = writeTree(`${tmp.path}/t${n++}`, withChanges(good, { '/var/lib/rpm/rpmdb.sqlite': 'not reached' }));
+    truncateSync(`${dir}/var/lib/dpkg/status`, 65 * 1024 * 1024);
+    const report = await runChecks(await openTreeTarget(dir), { only: ['cloud-init'] });
+    expect(report.checks[0]?.status).toBe('error');
+    expect(report.checks[0]?.summary).toContain('/var/lib/dpkg/status: the package database is too large');
+  });
 });
