@@ -31,6 +31,12 @@ describe('xenkit inspect', () => {
     expect(j.operatingSystems[0]?.filesystems[0]).toMatchObject({ device: '/dev/sda1', type: 'ext4', label: 'root' });
     expect(j.operatingSystems[0]?.applications.map((a) => a.name)).toEqual(['openssh-server']);
   });
+  it('refuses --xml with --json (exit 2) instead of silently printing JSON', async () => {
+    const r = await runCaptured(['--json', 'inspect', '--root', tree, '--xml']);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'E_USAGE' } });
+    expect(r.stdout).not.toContain('operatingSystems');
+  });
   it('exits 2 on a file that is not an image', async () => {
     const r = await runCaptured(['inspect', `${tmp.path}/root/etc/hostname`]);
     expect(r.status).toBe(2);

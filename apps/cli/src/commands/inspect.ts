@@ -34,8 +34,11 @@ export const inspectCommand: CommandModule = (ctx) =>
       if ((image === undefined) === (flags.root === undefined)) {
         throw new UsageError('E_USAGE', 'give an IMAGE or --root DIR (exactly one) (see xenkit inspect --help)');
       }
+      if (flags.xml && ctx.globals.json) {
+        throw new UsageError('E_USAGE', '--xml and --json each choose the output format: give one of them (see xenkit inspect --help)');
+      }
       const report = await inspectImage(flags.root !== undefined ? { root: flags.root } : { image: image as string }, { logger: ctx.logger });
-      if (flags.xml && !ctx.globals.json) {
+      if (flags.xml) {
         ctx.stdout.write(inspectXml(report));
         return;
       }
