@@ -161,6 +161,31 @@ export function unquote(value: string): string {
   return v;
 }
 
+/** One path component's glob(3)/fnmatch pattern (`*`, `?`, `[..]`, `[!..]`) as a RegExp. */
+export function globRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end === -1) re += '\\[';
+      else {
+        const body = pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    // A malformed bracket ("[z-a]") matches nothing, as fnmatch treats an invalid range.
+    return /(?!)/;
+  }
+}
+
 /** Path helpers for POSIX paths inside a guest. */
 export function joinGuest(dir: string, name: string): string {
   return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;

@@ -1,6 +1,6 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { serviceState } from '../services.js';
-import { isDir, joinGuest, listDir, meaningfulLines, parseShellVars, readText } from '../text.js';
+import { globRegExp, isDir, joinGuest, listDir, meaningfulLines, parseShellVars, readText } from '../text.js';
 import type { Check } from './types.js';
 
 /** Saved iptables-save rules that filter: a DROP/REJECT policy or rule. */
@@ -15,11 +15,6 @@ function nftFilters(text: string): string | undefined {
 
 const MAX_NFT_DEPTH = 16;
 const MAX_NFT_FILES = 256;
-
-function globRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\[!/g, '[^');
-  return new RegExp(`^${body}$`);
-}
 
 /** The files an nft `include` names: a file, a glob in the last component, or a directory (sorted, no dotfiles). */
 async function nftIncludeTargets(fs: ReadOnlyFileSystem, spec: string): Promise<string[]> {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { OperationError } from '@xenkit/core';
 import { execAsync, requireTools, tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
-import { evalShellAssignments } from '../text.js';
+import { evalShellAssignments, globRegExp } from '../text.js';
 import { openTreeTarget } from '../target.js';
 import { executable, goodDebian, withChanges, writeTree, type TreeSpec } from '../test-helpers/trees.js';
 
@@ -219,5 +219,14 @@ describe('package databases over their cap', () => {
     const report = await runChecks(await openTreeTarget(dir), { only: ['cloud-init'] });
     expect(report.checks[0]?.status).toBe('error');
     expect(report.checks[0]?.summary).toContain('/var/lib/dpkg/status: the package database is too large');
+  });
+});
+
+describe('glob patterns from the guest', () => {
+  it('translate * ? [..] [!..] and never throw on a malformed range', () => {
+    expect(globRegExp('[0-9]?-*.conf').test('05-keys.conf')).toBe(true);
+    expect(globRegExp('[!0-9]*').test('5x')).toBe(false);
+    expect(globRegExp('a.b').test('axb')).toBe(false);
+    expect(globRegExp('[z-a]*').test('zz')).toBe(false);
   });
 });

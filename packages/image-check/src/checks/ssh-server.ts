@@ -1,6 +1,6 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { serviceState } from '../services.js';
-import { isFile, listDir, readText } from '../text.js';
+import { globRegExp, isFile, listDir, readText } from '../text.js';
 import type { Check } from './types.js';
 
 const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd', '/sbin/sshd', '/usr/sbin/dropbear', '/usr/bin/dropbear'];
@@ -8,25 +8,6 @@ const MAX_INCLUDES = 64;
 
 const KEYS = ['pubkeyauthentication', 'authorizedkeysfile'];
 type Settings = Map<string, { value: string; at: string }>;
-
-function globRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end === -1) re += '\\[';
-      else {
-        const body = pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        re += `[${body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
 
 /** glob(3) over the guest: every component may hold * ? [..]; dotfiles only when asked; sorted. */
 async function expandGlob(fs: ReadOnlyFileSystem, pattern: string, limit: number): Promise<string[]> {
