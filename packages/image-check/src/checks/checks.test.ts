@@ -2,20 +2,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
 import { openTreeTarget } from '../target.js';
+import { treeChecker } from '../test-helpers/check-tree.js';
 import { miniKernel } from '../test-helpers/kernel.js';
-import { CONSOLE, GRUB_CFG, executable, goodDebian, withChanges, writeTree, type TreeSpec } from '../test-helpers/trees.js';
+import { CONSOLE, GRUB_CFG, executable, goodDebian, withChanges, writeTree } from '../test-helpers/trees.js';
 
 const tmp = tempDir('xenkit-checks-');
 afterAll(() => tmp.cleanup());
-let n = 0;
 
-async function check(spec: TreeSpec, id: string) {
-  const dir = writeTree(`${tmp.path}/t${n++}`, spec);
-  const report = await runChecks(await openTreeTarget(dir), { only: [id] });
-  const r = report.checks[0];
-  if (!r) throw new Error('no result');
-  return r;
-}
+const check = treeChecker(tmp.path);
 
 const good = goodDebian();
 

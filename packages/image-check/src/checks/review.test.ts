@@ -6,19 +6,14 @@ import { execAsync, requireTools, tempDir } from '@xenkit/fixtures';
 import { runChecks } from '../check.js';
 import { evalShellAssignments, globRegExp } from '../text.js';
 import { openTreeTarget } from '../target.js';
-import { executable, goodDebian, withChanges, writeTree, type TreeSpec } from '../test-helpers/trees.js';
+import { treeChecker } from '../test-helpers/check-tree.js';
+import { executable, goodDebian, withChanges, writeTree } from '../test-helpers/trees.js';
 
 const tmp = tempDir('xenkit-review-');
 afterAll(() => tmp.cleanup());
 let n = 0;
 
-async function check(spec: TreeSpec, id: string) {
-  const dir = writeTree(`${tmp.path}/t${n++}`, spec);
-  const report = await runChecks(await openTreeTarget(dir), { only: [id] });
-  const r = report.checks[0];
-  if (!r) throw new Error('no result');
-  return { ...r, dir };
-}
+const check = treeChecker(tmp.path);
 
 const good = goodDebian();
 const systemd = { '/lib/systemd/systemd': '\x7fELF' };
