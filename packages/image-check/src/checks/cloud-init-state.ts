@@ -1,3 +1,4 @@
+import { pygrubEntry } from '../boot/find.js';
 import { serviceState } from '../services.js';
 import { isFile } from '../text.js';
 import { readCloudConfig, type CloudConfig } from './cloud-config.js';
@@ -34,12 +35,15 @@ export function cloudInitState(ctx: CheckContext): Promise<CloudInitState> {
       return { cfg, runs: false, evidence, stopped: { kind: 'disabled-file', summary: 'cloud-init is installed but disabled', evidence: '/etc/cloud/cloud-init.disabled exists', fix: 'Remove /etc/cloud/cloud-init.disabled.' } };
     }
     const boot = await ctx.boot();
-    if (boot?.entry && /(^|\s)cloud-init=disabled(\s|$)/.test(boot.entry.args)) {
+    // Either boot path counts: pygrub's entry for PV, grub's default for HVM.
+    const booted = boot ? [pygrubEntry(boot.config), boot.entry] : [];
+    const off = booted.find((e) => e && /(^|\s)cloud-init=disabled(\s|$)/.test(e.args));
+    if (boot && off) {
       return {
         cfg,
         runs: false,
         evidence,
-        stopped: { kind: 'kernel-cmdline', summary: 'cloud-init is disabled on the kernel command line', evidence: `${boot.config.file}: "${boot.entry.title}" has cloud-init=disabled`, fix: 'Remove cloud-init=disabled from the kernel command line (and /etc/default/grub).' },
+        stopped: { kind: 'kernel-cmdline', summary: 'cloud-init is disabled on the kernel command line', evidence: `${boot.config.file}: "${off.title}" has cloud-init=disabled`, fix: 'Remove cloud-init=disabled from the kernel command line (and /etc/default/grub).' },
       };
     }
     const services = await serviceState(fs, UNITS, SCRIPTS);

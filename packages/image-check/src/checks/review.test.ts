@@ -225,3 +225,15 @@ describe('glob patterns from the guest', () => {
     expect(globRegExp('[z-a]*').test('zz')).toBe(false);
   });
 });
+
+describe('cloud-init=disabled on the entry pygrub boots', () => {
+  it('stops cloud-init even when grub\'s own default lacks it', async () => {
+    const env = '# GRUB Environment Block\nsaved_entry=gnulinux-advanced-6d2231e4-0975-4f35-a94f-56738c1a8150>gnulinux-6.1.0-18-amd64-recovery-6d2231e4-0975-4f35-a94f-56738c1a8150\n'.padEnd(1024, '#');
+    const cfg = (good.files['/boot/grub/grub.cfg'] as string)
+      .replace('set default="0"', 'if [ -s $prefix/grubenv ]; then\n  load_env\nfi\nset default="${saved_entry}"')
+      .replace(/ro console=tty0 console=ttyS0,115200n8\n\tinitrd/, 'ro console=tty0 console=ttyS0,115200n8 cloud-init=disabled\n\tinitrd');
+    const r = await check(withChanges(good, { '/boot/grub/grub.cfg': cfg, '/boot/grub/grubenv': env }), 'cloud-init');
+    expect(r.status).toBe('fail');
+    expect(r.evidence.join('\n')).toContain('"Debian GNU/Linux" has cloud-init=disabled');
+  });
+});
