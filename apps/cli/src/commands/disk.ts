@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { inspectDisk, type DiskReport, type Volume } from '@xenkit/disk';
+import type { DiskReport, Volume } from '@xenkit/disk';
 import { emit, type Style } from '../context.js';
 import type { CommandModule } from '../program.js';
 
@@ -8,6 +8,7 @@ export const diskCommand: CommandModule = (ctx) =>
     .description('show an image\'s format, backing chain, partitions, LVM volumes and filesystems (reads a few KiB)')
     .argument('<image>', 'raw, qcow2 or VHD image (format detected by content)')
     .action(async (image: string) => {
+      const { inspectDisk } = await import('@xenkit/disk');
       const report = await inspectDisk(image, { logger: ctx.logger });
       emit(ctx, report, renderDisk);
     });

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '@xenkit/core';
-import { inspectImage, inspectXml, type InspectReport } from '@xenkit/image-check';
+import type { InspectReport } from '@xenkit/image-check';
 import { emit, type Style } from '../context.js';
 import type { CommandModule } from '../program.js';
 
@@ -34,6 +34,7 @@ export const inspectCommand: CommandModule = (ctx) =>
       if ((image === undefined) === (flags.root === undefined)) {
         throw new UsageError('E_USAGE', 'give an IMAGE or --root DIR (exactly one) (see xenkit inspect --help)');
       }
+      const { inspectImage, inspectXml } = await import('@xenkit/image-check');
       const report = await inspectImage(flags.root !== undefined ? { root: flags.root } : { image: image as string }, { logger: ctx.logger });
       if (flags.xml && !ctx.globals.json) {
         ctx.stdout.write(inspectXml(report));
