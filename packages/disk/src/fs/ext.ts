@@ -140,6 +140,8 @@ const O_RDONLY = 0;
 const O_NOFOLLOW = 0o400000;
 const O_NOATIME = 0o1000000;
 const READ_CHUNK = 256 * 1024;
+/** Bound on cached lstat answers (a few hundred bytes each). */
+const STAT_CACHE_ENTRIES = 8192;
 
 const TYPES: Record<number, FileType> = {
   0o100000: 'file',
@@ -154,6 +156,13 @@ const TYPES: Record<number, FileType> = {
 class ExtFileSystem extends ResolvingFileSystem {
   protected readonly ops: ResolveOps;
   private closed = false;
+  /**
+   * lstat results by canonical path, misses included. Path resolution lstats every component of
+   * every path, and libext2fs walks from the root for each, so callers probing many files under
+   * /etc/systemd/… would otherwise repeat the same directory lookups (and their thrown ENOENTs)
+   * hundreds of times. The filesystem is opened read-only, so an answer never goes stale.
+   */
+  private readonly stats = new Map<string, FileStat | null>();
 
   constructor(
     private readonly module: Ext2Module,
@@ -165,13 +174,19 @@ class ExtFileSystem extends ResolvingFileSystem {
     super();
     this.ops = {
       lstatCanonical: async (p) => {
+        const known = this.stats.get(p);
+        if (known !== undefined) return known;
+        let stat: FileStat | null;
         try {
-          return toStat(await this.call(p, () => this.fs.promises.lstat(p)));
+          stat = toStat(await this.call(p, () => this.fs.promises.lstat(p)));
         } catch (e) {
           const errno = e instanceof FsError ? e.details.errno : undefined;
-          if (errno === 'ENOENT' || errno === 'ENOTDIR') return null;
-          throw e;
+          if (errno === 'ENOENT' || errno === 'ENOTDIR') stat = null;
+          else throw e;
         }
+        if (this.stats.size >= STAT_CACHE_ENTRIES) this.stats.clear();
+        this.stats.set(p, stat);
+        return stat;
       },
       readlinkCanonical: (p) => this.call(p, () => this.fs.promises.readlink(p)),
     };
@@ -232,6 +247,7 @@ class ExtFileSystem extends ResolvingFileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stats.clear();
     if (abortedModules.has(this.module)) return;
     try {
       await this.module.umount(this.fs);
