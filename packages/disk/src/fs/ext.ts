@@ -232,13 +232,13 @@ class ExtFileSystem extends ResolvingFileSystem {
       let done = 0;
       while (done < size) {
         const chunk = Math.min(size - done, READ_CHUNK);
-        const buf = new Uint8Array(chunk);
-        const { bytesRead } = await this.fs.promises.read(fd, buf, 0, chunk, done);
+        // Straight into the result: a kernel is read whole, and a bounce buffer would copy it twice.
+        const { bytesRead } = await this.fs.promises.read(fd, out, done, chunk, done);
         if (bytesRead === 0) break;
-        out.set(buf.subarray(0, bytesRead), done);
         done += bytesRead;
       }
-      return done === size ? out : out.subarray(0, done);
+      // slice, not subarray: past `done` the buffer may hold bytes libext2fs's pool had from elsewhere.
+      return done === size ? out : out.slice(0, done);
     } finally {
       await this.fs.promises.close(fd);
     }
