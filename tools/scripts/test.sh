@@ -6,6 +6,8 @@ export NX_DAEMON=false NX_TUI=false NX_NO_CLOUD=true NX_INTERACTIVE=false NX_LOA
 
 bash tools/scripts/debian-deps.sh
 node -e "import('./tools/scripts/lib.mjs').then((m) => m.ensureInstalled())"
+# Downloaded fixtures (Debian's cloud kernel, pinned) are fetched here, so the tests themselves stay offline.
+node tools/scripts/fixtures.mjs
 
 rm -rf test-output/vitest
 nx() { node node_modules/nx/dist/bin/nx.js "$@"; }

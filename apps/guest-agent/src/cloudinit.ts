@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { silentLogger, type Logger } from '@xenkit/core';
+import { HostTreeFileSystem, type ReadOnlyFileSystem } from '@xenkit/disk';
 
 export interface CloudInitState {
   installed: boolean;
@@ -12,11 +12,46 @@ export interface CloudInitState {
   evidence: string[];
 }
 
-function read(path: string): string | undefined {
+/** cloud.cfg files are a few KiB; anything far larger is not a config we should parse. */
+const MAX_CFG_BYTES = 1024 * 1024;
+const MAX_CFG_D_ENTRIES = 200;
+
+/**
+ * Every read of the image goes through a tree view whose symlinks resolve inside ROOT (Debian links
+ * cloud.cfg.d files; a hostile image may link them to host paths): with --root, a link to
+ * /etc/cloud/cloud.cfg must read ROOT/etc/cloud/cloud.cfg, never the host's.
+ */
+async function withTree<T>(root: string, fn: (fs: ReadOnlyFileSystem) => Promise<T>): Promise<T> {
+  const fs = await HostTreeFileSystem.open(root);
   try {
-    return readFileSync(path, 'utf8');
+    return await fn(fs);
+  } finally {
+    await fs.close();
+  }
+}
+
+/** Unreadable (missing, a directory, too large, a link loop) counts as absent, as for cloud-init. */
+async function readText(fs: ReadOnlyFileSystem, path: string): Promise<string | undefined> {
+  try {
+    return new TextDecoder().decode(await fs.readFile(path, { maxBytes: MAX_CFG_BYTES }));
   } catch {
     return undefined;
+  }
+}
+
+async function exists(fs: ReadOnlyFileSystem, path: string): Promise<boolean> {
+  try {
+    return await fs.exists(path);
+  } catch {
+    return false;
+  }
+}
+
+async function isDirectory(fs: ReadOnlyFileSystem, path: string): Promise<boolean> {
+  try {
+    return (await fs.stat(path)).type === 'directory';
+  } catch {
+    return false;
   }
 }
 
@@ -40,28 +75,48 @@ export function listsSshModule(text: string): boolean {
  * Decides whether cloud-init owns SSH keys in the tree at `root`, with the evidence for the log.
  * The kernel command line is the live one (`/proc/cmdline`) unless `cmdline` is given.
  */
-export function detectCloudInit(root: string, cmdline?: string): CloudInitState {
+export async function detectCloudInit(root: string, cmdline?: string): Promise<CloudInitState> {
+  return withTree(root, (fs) => detectIn(fs, root === '/' ? liveCmdline(cmdline) : (cmdline ?? '')));
+}
+
+/**
+ * The running kernel's command line is not part of any tree: on a live guest it is read from procfs
+ * directly (a tree view would see /proc/cmdline as an empty regular file).
+ */
+function liveCmdline(given: string | undefined): string {
+  if (given !== undefined) return given;
+  try {
+    return readFileSync('/proc/cmdline', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function detectIn(fs: ReadOnlyFileSystem, cmd: string): Promise<CloudInitState> {
   const evidence: string[] = [];
-  const cfgPath = join(root, 'etc/cloud/cloud.cfg');
-  const binaries = ['usr/bin/cloud-init', 'usr/local/bin/cloud-init'].filter((p) => existsSync(join(root, p)));
-  const installed = binaries.length > 0 || existsSync(cfgPath);
-  evidence.push(installed ? `cloud-init installed (${binaries.map((b) => `/${b}`).join(', ') || '/etc/cloud/cloud.cfg'})` : 'cloud-init not installed (no /usr/bin/cloud-init, no /etc/cloud/cloud.cfg)');
+  const cfgPath = '/etc/cloud/cloud.cfg';
+  const binaries: string[] = [];
+  for (const b of ['/usr/bin/cloud-init', '/usr/local/bin/cloud-init']) if (await exists(fs, b)) binaries.push(b);
+  const installed = binaries.length > 0 || (await exists(fs, cfgPath));
+  evidence.push(installed ? `cloud-init installed (${binaries.join(', ') || cfgPath})` : 'cloud-init not installed (no /usr/bin/cloud-init, no /etc/cloud/cloud.cfg)');
   const disabledBy: string[] = [];
-  if (existsSync(join(root, 'etc/cloud/cloud-init.disabled'))) disabledBy.push('/etc/cloud/cloud-init.disabled exists');
-  const cmd = cmdline ?? (root === '/' ? read('/proc/cmdline') : undefined) ?? '';
+  if (await exists(fs, '/etc/cloud/cloud-init.disabled')) disabledBy.push('/etc/cloud/cloud-init.disabled exists');
   if (/(^|\s)cloud-init=disabled(\s|$)/.test(cmd)) disabledBy.push('kernel command line has cloud-init=disabled');
-  if (existsSync(join(root, 'run/cloud-init/disabled'))) disabledBy.push('/run/cloud-init/disabled exists (ds-identify found no datasource)');
+  if (await exists(fs, '/run/cloud-init/disabled')) disabledBy.push('/run/cloud-init/disabled exists (ds-identify found no datasource)');
   evidence.push(...disabledBy);
   let sshModule = false;
   if (installed) {
     const files = [cfgPath];
-    const dDir = join(root, 'etc/cloud/cloud.cfg.d');
-    if (existsSync(dDir)) for (const f of readdirSync(dDir).sort().slice(0, 200)) if (f.endsWith('.cfg')) files.push(join(dDir, f));
+    const dDir = '/etc/cloud/cloud.cfg.d';
+    if (await isDirectory(fs, dDir)) {
+      const names = await fs.readdir(dDir).catch(() => [] as string[]);
+      for (const f of names.slice(0, MAX_CFG_D_ENTRIES)) if (f.endsWith('.cfg')) files.push(`${dDir}/${f}`);
+    }
     for (const f of files) {
-      const text = read(f);
+      const text = await readText(fs, f);
       if (text && listsSshModule(text)) {
         sshModule = true;
-        evidence.push(`ssh module listed in ${f.slice(root.length - (root.endsWith('/') ? 1 : 0)) || f}`);
+        evidence.push(`ssh module listed in ${f}`);
         break;
       }
     }
@@ -70,9 +125,9 @@ export function detectCloudInit(root: string, cmdline?: string): CloudInitState 
   return { installed, disabledBy, sshModule, ownsKeys: installed && disabledBy.length === 0 && sshModule, evidence };
 }
 
-/** cloud-init's modules-final writes result.json when it is done. */
-export function cloudInitDone(root: string): boolean {
-  return existsSync(join(root, 'run/cloud-init/result.json'));
+/** cloud-init's modules-final writes result.json when it is done (resolved inside the tree). */
+export async function cloudInitDone(root: string): Promise<boolean> {
+  return withTree(root, (fs) => exists(fs, '/run/cloud-init/result.json'));
 }
 
 /**
@@ -81,13 +136,15 @@ export function cloudInitDone(root: string): boolean {
  */
 export async function waitForCloudInit(root: string, timeoutMs: number, logger: Logger = silentLogger, pollMs = 1000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  let logged = false;
-  while (!cloudInitDone(root)) {
-    if (existsSync(join(root, 'run/cloud-init/disabled'))) return false;
-    if (Date.now() >= deadline) return false;
-    if (!logged) logger.info({ waitingFor: '/run/cloud-init/result.json' }, 'waiting for cloud-init to finish');
-    logged = true;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-  return true;
+  return withTree(root, async (fs) => {
+    let logged = false;
+    while (!(await exists(fs, '/run/cloud-init/result.json'))) {
+      if (await exists(fs, '/run/cloud-init/disabled')) return false;
+      if (Date.now() >= deadline) return false;
+      if (!logged) logger.info({ waitingFor: '/run/cloud-init/result.json' }, 'waiting for cloud-init to finish');
+      logged = true;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    return true;
+  });
 }

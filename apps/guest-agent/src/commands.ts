@@ -154,7 +154,7 @@ export class NovaProtocol {
     const values = (await this.ctx.readNetworking?.()) ?? [];
     const ifaces: NovaInterface[] = values.map(parseInterface);
     if (ifaces.length === 0) return ok('no networking data in xenstore');
-    const stack = detectStack(this.ctx.root);
+    const stack = await detectStack(this.ctx.root);
     const names = interfaceNames(this.ctx.root, ifaces);
     const files = render(stack, ifaces, names);
     for (const f of files) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { InputError } from '@xenkit/core';
+import { HostTreeFileSystem } from '@xenkit/disk';
 
 /** One interface as nova writes it to `vm-data/networking/<mac without colons>`. */
 export interface NovaInterface {
@@ -67,16 +67,28 @@ export function parseInterface(json: string): NovaInterface {
   return raw;
 }
 
-/** The image's network stack, by what its tree contains; netplan wins since it drives the others. */
-export function detectStack(root: string): NetworkStack {
-  if (existsSync(join(root, 'etc/netplan')) || existsSync(join(root, 'usr/sbin/netplan'))) return 'netplan';
-  if (existsSync(join(root, 'etc/sysconfig/network-scripts'))) return 'sysconfig';
-  if (existsSync(join(root, 'etc/network/interfaces'))) return 'ifupdown';
-  if (existsSync(join(root, 'etc/NetworkManager'))) return 'networkmanager';
-  return 'ifupdown';
+/**
+ * The image's network stack, by what its tree contains; netplan wins since it drives the others.
+ * Probed through a tree view so a link in the image resolves inside ROOT, never on the host.
+ */
+export async function detectStack(root: string): Promise<NetworkStack> {
+  const fs = await HostTreeFileSystem.open(root);
+  const has = (p: string) => fs.exists(p).catch(() => false);
+  try {
+    if ((await has('/etc/netplan')) || (await has('/usr/sbin/netplan'))) return 'netplan';
+    if (await has('/etc/sysconfig/network-scripts')) return 'sysconfig';
+    if (await has('/etc/network/interfaces')) return 'ifupdown';
+    if (await has('/etc/NetworkManager')) return 'networkmanager';
+    return 'ifupdown';
+  } finally {
+    await fs.close();
+  }
 }
 
-/** Interface names by MAC: the live kernel's on a running guest, eth0… in nova's order in a tree. */
+/**
+ * Interface names by MAC: the live kernel's on a running guest (sysfs, never part of a --root tree),
+ * eth0… in nova's order in a tree.
+ */
 export function interfaceNames(root: string, ifaces: readonly NovaInterface[]): string[] {
   const byMac = new Map<string, string>();
   if (root === '/' && existsSync('/sys/class/net')) {

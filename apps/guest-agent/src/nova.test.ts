@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { XenstoreClient, XenstoreServer } from '@xenkit/xenstore';
 import { NovaProtocol } from './commands.js';
 import { DH_PRIME } from './crypto.js';
 import { NovaRequestLoop, readNetworking } from './xenstore-loop.js';
+import { expectNovaSetsPassword, novaCall } from './test-helpers/nova-host.js';
 import { genKey, makeGuestTree } from './test-helpers/tree.js';
 
 // nova's host side, played with Debian's xenstore-write/-read against our xenstored; the agent is
@@ -21,25 +22,7 @@ describe('nova agent protocol end to end over xenstore', () => {
   let client: XenstoreClient;
   let loop: NovaRequestLoop;
 
-  async function call(name: string, value: unknown, raw?: string): Promise<{ returncode: string; message: string }> {
-    const id = randomUUID();
-    const body = raw ?? JSON.stringify({ name, value });
-    await execAsync('xenstore-write', [`/local/domain/7/data/host/${id}`, body], { env });
-    for (let i = 0; i < 400; i++) {
-      const r = await execAsync('xenstore-read', [`/local/domain/7/data/guest/${id}`], { env, allowFailure: true });
-      if (r.status === 0) {
-        const gone = await execAsync('xenstore-read', [`/local/domain/7/data/host/${id}`], { env, allowFailure: true });
-        expect(gone.status).not.toBe(0); // the request was removed
-        try {
-          return JSON.parse(r.stdout) as { returncode: string; message: string };
-        } catch {
-          throw new Error(`reply is not JSON: ${r.stdout}`);
-        }
-      }
-      await new Promise((res) => setTimeout(res, 25));
-    }
-    throw new Error(`no reply to ${name}`);
-  }
+  const call = (name: string, value: unknown, raw?: string) => novaCall(env, '/local/domain/7', name, value, raw);
 
   beforeAll(async () => {
     requireTools('xenstore-write', 'xenstore-read', 'openssl', 'chpasswd', 'ssh-keygen');
@@ -67,21 +50,7 @@ describe('nova agent protocol end to end over xenstore', () => {
 
   for (const md of ['md5', 'sha256'] as const) {
     it(`keyinit then a password encrypted by openssl enc -md ${md} sets root's shadow hash`, async () => {
-      // nova's SimpleDH, in Python: an independent implementation of the host's arithmetic.
-      const secret = BigInt(`0x${randomBytes(10).toString('hex')}`).toString();
-      const py = (expr: string, ...args: string[]) => exec('/usr/bin/python3', ['-c', `import sys; p = 2**107 - 1; print(${expr})`, ...args]).stdout.trim();
-      const pub = py('pow(5, int(sys.argv[1]), p)', secret);
-      const k = await call('keyinit', pub);
-      expect(k.returncode).toBe('D0');
-      expect(BigInt(k.message) > 1n && BigInt(k.message) < DH_PRIME - 1n).toBe(true);
-      const shared = py('pow(int(sys.argv[2]), int(sys.argv[1]), p)', secret, k.message);
-      const password = `pw-${md}-${randomBytes(4).toString('hex')}`;
-      const enc = exec('openssl', ['enc', '-aes-128-cbc', '-a', '-A', '-nosalt', '-md', md, '-pass', `pass:${shared}`], { input: `${password}\n` }).stdout.trim();
-      expect(await call('password', enc)).toEqual({ returncode: '0', message: '' });
-      const hash = readFileSync(join(tree.root, 'etc/shadow'), 'utf8').split('\n').find((l) => l.startsWith('root:'))?.split(':')[1] ?? '';
-      const salt = hash.split('$')[2] ?? '';
-      expect(hash).toMatch(/^\$6\$/);
-      expect(exec('openssl', ['passwd', '-6', '-salt', salt, '-stdin'], { input: `${password}\n` }).stdout.trim()).toBe(hash);
+      await expectNovaSetsPassword(call, tree.root, md);
     });
   }
 

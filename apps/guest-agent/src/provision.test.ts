@@ -117,11 +117,11 @@ describe('cloud-init coexistence', () => {
     });
   }
 
-  it('reads the ssh module from flow and block lists', () => {
+  it('reads the ssh module from flow and block lists', async () => {
     expect(listsSshModule('cloud_init_modules: [migrator, ssh]\n')).toBe(true);
     expect(listsSshModule('cloud_init_modules:\n  - [ssh, always]\n')).toBe(true);
     expect(listsSshModule('cloud_init_modules:\n  - ssh_import_id\n  - ssh-authkey-fingerprints\n')).toBe(false);
-    expect(detectCloudInit(tree.root, '').installed).toBe(false);
+    expect((await detectCloudInit(tree.root, '')).installed).toBe(false);
   });
 
   it('a #! user-data script runs once per instance id (opt-in inside --root)', async () => {
@@ -199,10 +199,10 @@ describe('coexistence with Debian\'s real cloud-init package', () => {
   });
   const keysFile = () => join(tree.root, 'root/.ssh/authorized_keys');
 
-  it('the package really ships what the detection reads', () => {
+  it('the package really ships what the detection reads', async () => {
     expect(existsSync(join(tree.root, 'lib/systemd/system/cloud-init.service'))).toBe(true);
     expect(listsSshModule(readFileSync(join(tree.root, 'etc/cloud/cloud.cfg'), 'utf8'))).toBe(true);
-    expect(detectCloudInit(tree.root, '')).toMatchObject({ installed: true, sshModule: true, ownsKeys: true, disabledBy: [] });
+    expect(await detectCloudInit(tree.root, '')).toMatchObject({ installed: true, sshModule: true, ownsKeys: true, disabledBy: [] });
   });
 
   it(`active and finished: cloud-init owns the keys`, async () => {

@@ -69,7 +69,7 @@ async function instanceData(o: ProvisionOptions, logger: Logger): Promise<Instan
  */
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   const logger = o.logger ?? silentLogger;
-  const state = detectCloudInit(o.root, o.cmdline);
+  const state = await detectCloudInit(o.root, o.cmdline);
   let finished = false;
   if (state.ownsKeys) {
     finished = await waitForCloudInit(o.root, o.cloudInitWaitMs ?? 600_000, logger);

@@ -5,29 +5,19 @@ import { openSync, writeSync, closeSync, ftruncateSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { exec, requireTools, rng, tempDir } from '@xenkit/fixtures';
 import { openDisk } from '@xenkit/disk';
 
 const MiB = 1024 * 1024;
 const SIZE = 2048 * MiB;
 const READS = 20_000;
 
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-
 requireTools('qemu-img', 'qemu-io');
 const tmp = tempDir('xenkit-bench-formats-');
 const p = (n: string): string => join(tmp.path, n);
 try {
   // 128 scattered 1 MiB data chunks in a 2 GiB sparse raw file.
-  const r = rng(42);
+  const r = rng(42).next;
   const chunks = new Set<number>();
   while (chunks.size < 128) chunks.add(Math.floor(r() * (SIZE / MiB)));
   const fd = openSync(p('disk.raw'), 'w');

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isXenkitError } from '@xenkit/core';
-import { buildTree, exec, makeFs, tempDir } from '@xenkit/fixtures';
+import { buildTree, exec, makeFs, mutate, rng, tempDir } from '@xenkit/fixtures';
 import { BufferSource, openExtFileSystem, type ReadOnlyFileSystem } from '../src/index.js';
-import { fuzzLoop, mutate, runIfMain, xorshift, type LoopOptions, type LoopResult } from './harness.js';
+import { fuzzLoop, runIfMain, type LoopOptions, type LoopResult } from './harness.js';
 
 const MiB = 1024 * 1024;
 const MUTATE_WITHIN = 512 * 1024;
@@ -55,10 +55,10 @@ async function walk(fs: ReadOnlyFileSystem, dir: string, budget: { left: number 
 
 export async function fuzzExt(options: LoopOptions & { corpus?: Uint8Array[] }): Promise<LoopResult> {
   const corpus = options.corpus ?? buildExtCorpus();
-  const rand = xorshift(options.seed);
+  const r = rng(options.seed);
   return fuzzLoop('ext fuzz', options, async (iteration) => {
-    const img = corpus[Math.floor(rand() * corpus.length)] as Uint8Array;
-    const undo = mutate(img, 1 + Math.floor(rand() * 16), () => Math.floor(rand() * MUTATE_WITHIN), () => Math.floor(rand() * 256));
+    const img = r.pick(corpus);
+    const undo = mutate(img, r, 1 + r.int(16), { position: () => r.int(Math.min(MUTATE_WITHIN, img.length)) });
     try {
       const fs = await openExtFileSystem(new BufferSource(img, `fuzz#${iteration}`));
       try {

@@ -1,36 +1,7 @@
-// Shared machinery of the disk fuzz harnesses: a seeded generator, in-place byte mutation with undo,
-// and the loop that insists every failure is a coded XenkitError.
+// Shared machinery of the disk fuzz harnesses: the loop that insists every failure is a coded XenkitError.
+// The seeded generator and in-place mutation with undo come from @xenkit/fixtures.
 import { pathToFileURL } from 'node:url';
 import { isXenkitError } from '@xenkit/core';
-
-/** xorshift32: small, fast, reproducible from a seed; returns values in [0, 1). */
-export function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
-
-/** Change `count` bytes of `img` in place (positions and values from the callbacks); returns the undo. */
-export function mutate(img: Uint8Array, count: number, position: () => number, value: () => number): () => void {
-  const saved: [number, number][] = [];
-  for (let i = 0; i < count; i++) {
-    const at = position();
-    saved.push([at, img[at] as number]);
-    img[at] = value();
-  }
-  return () => {
-    for (let i = saved.length - 1; i >= 0; i--) {
-      const [at, v] = saved[i] as [number, number];
-      img[at] = v;
-    }
-  };
-}
 
 export interface LoopOptions {
   seed: number;

@@ -3,9 +3,9 @@
 // throw a coded XenkitError — never another exception, never a hang. `npm run fuzz` runs it for
 // FUZZ_SECONDS; the test suite runs a short seeded round through `fuzzLayout`.
 import { readFileSync } from 'node:fs';
-import { buildImage, tempDir } from '@xenkit/fixtures';
+import { buildImage, mutate, rng, tempDir } from '@xenkit/fixtures';
 import { BufferSource, probeDisk } from '../src/index.js';
-import { fuzzLoop, mutate, runIfMain, xorshift, type LoopOptions, type LoopResult } from './harness.js';
+import { fuzzLoop, runIfMain, type LoopOptions, type LoopResult } from './harness.js';
 
 export interface FuzzOptions extends LoopOptions {
   /** Seed images; built with the real tools when absent. */
@@ -57,8 +57,7 @@ const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x55, 0xaa, 0xee, 0x05, 0x0f, 0x8e]
 
 export async function fuzzLayout(options: FuzzOptions): Promise<LoopResult> {
   const corpus = options.corpus ?? buildCorpus();
-  const rand = xorshift(options.seed);
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)] as T;
+  const r = rng(options.seed);
   const targets: [number, number][][] = [];
   for (const img of corpus) {
     const rec = new Recording(img, 'seed');
@@ -66,20 +65,18 @@ export async function fuzzLayout(options: FuzzOptions): Promise<LoopResult> {
     targets.push(rec.ranges);
   }
   return fuzzLoop('layout fuzz', options, async (iteration) => {
-    const which = Math.floor(rand() * corpus.length);
+    const which = r.int(corpus.length);
     const img = corpus[which] as Uint8Array;
     const ranges = targets[which] as [number, number][];
-    const undo = mutate(
-      img,
-      1 + Math.floor(rand() * 8),
-      () => {
-        const [off, len] = pick(ranges);
-        return off + Math.floor(rand() * len);
+    const undo = mutate(img, r, 1 + r.int(8), {
+      position: () => {
+        const [off, len] = r.pick(ranges);
+        return off + r.int(len);
       },
-      () => (rand() < 0.5 ? pick(INTERESTING) : Math.floor(rand() * 256)),
-    );
+      value: () => (r.next() < 0.5 ? r.pick(INTERESTING) : r.int(256)),
+    });
     // Sometimes cut the image short too.
-    const size = rand() < 0.1 ? Math.floor(rand() * img.length) : img.length;
+    const size = r.next() < 0.1 ? r.int(img.length) : img.length;
     try {
       await probeDisk(new BufferSource(img.subarray(0, size), `fuzz#${iteration}`));
     } finally {

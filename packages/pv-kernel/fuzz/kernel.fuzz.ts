@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { isXenkitError } from '@xenkit/core';
 import { buildElfKernel, centos5XenGuest, compressWith, makeBzImage, tempDir } from '@xenkit/fixtures';
 import { analyzeKernel } from '../src/index.js';
+import { rng as seededRng } from '@xenkit/fixtures';
 
 export interface FuzzOptions {
   seconds?: number;
@@ -24,15 +25,10 @@ export interface FuzzReport {
   failures: string[];
 }
 
+/** The shared seeded generator (@xenkit/fixtures), as a bare () => [0,1) function. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = seededRng(seed);
+  return () => r.next();
 }
 
 /** Seed corpus: small kernels in every container and codec. */

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '@xenkit/fixtures';
+import { startOxenstored, tempDir, type RealXenstored } from '@xenkit/fixtures';
 import { XenstoreClient } from './client.js';
 import { XenstoreServer } from './server.js';
-import { startOxenstored, type RealXenstored } from './test-helpers/oxenstored.js';
 
 /** What one operation did: its value, or the errno it failed with. */
 async function outcome(p: Promise<unknown>): Promise<unknown> {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { CacheRunOptions, NovaAction, NovaRules, SettingsReport, runCacheClean, runCachePreallocate, runCacheScan } from '@xenkit/image-cache';
 import { emit, type Style } from '../context.js';
+import { bytes, table } from '../format.js';
 import type { CommandModule } from '../program.js';
 
 /** Where nova-compute reads its configuration when neither --conf nor --conf-dir is given. */
@@ -100,17 +101,6 @@ export const cacheCommand: CommandModule = (ctx) => {
   return cache;
 };
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-function bytes(n: number): string {
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${UNITS[u]}`;
-}
-
 export function age(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
   if (s < 60) return `${s}s`;
@@ -126,11 +116,6 @@ const NOVA_WORDS: Record<NovaAction, string> = {
   'keep-removal-disabled': 'keep (removal off)',
   ignored: 'ignore',
 };
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) => `  ${r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ')}`.trimEnd());
-}
 
 function renderSettings(st: SettingsReport, s: Style): string[] {
   const out = [

@@ -1,7 +1,7 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, buildTree, requireTools, tempDir, type BuiltImage } from '@xenkit/fixtures';
+import { buildImage, buildTree, exec, requireTools, tempDir, type BuiltImage } from '@xenkit/fixtures';
 import { runCaptured } from '../test-helpers/capture.js';
 
 describe('xenkit disk', () => {
@@ -69,5 +69,24 @@ describe('xenkit disk', () => {
     const r = await runCaptured(['disk', join(tmp.path, 'missing.img')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/E_NOT_FOUND/);
+  });
+
+  it('--confine-backing refuses a backing file outside the directory (exit 2) and allows one inside', async () => {
+    const dir = join(tmp.path, 'untrusted');
+    mkdirSync(dir);
+    const escape = join(dir, 'escape.qcow2');
+    exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', img.path, '-F', 'qcow2', escape]);
+    const open = await runCaptured(['disk', escape]);
+    expect(open.status).toBe(0);
+    expect(open.stdout).toMatch(/chain: .*escape\.qcow2 \(qcow2\) -> .*\(qcow2\)/);
+    const refused = await runCaptured(['disk', '--confine-backing', dir, escape]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/E_DISK_BACKING_OUTSIDE/);
+    expect(refused.stdout).toBe('');
+    exec('qemu-img', ['convert', '-O', 'qcow2', img.path, join(dir, 'base.qcow2')]);
+    exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', join(dir, 'top.qcow2')]);
+    const inside = await runCaptured(['disk', '--confine-backing', dir, join(dir, 'top.qcow2')]);
+    expect(inside.status).toBe(0);
+    expect(inside.stdout).toMatch(/chain: .*top\.qcow2 \(qcow2\) -> .*base\.qcow2 \(qcow2\)/);
   });
 });

@@ -1,28 +1,19 @@
 import { Command } from 'commander';
 import type { DiskReport, Volume } from '@xenkit/disk';
 import { emit, type Style } from '../context.js';
+import { bytes, table } from '../format.js';
 import type { CommandModule } from '../program.js';
 
 export const diskCommand: CommandModule = (ctx) =>
   new Command('disk')
     .description('show an image\'s format, backing chain, partitions, LVM volumes and filesystems (reads a few KiB)')
     .argument('<image>', 'raw, qcow2 or VHD image (format detected by content)')
-    .action(async (image: string) => {
+    .option('--confine-backing <dir>', 'refuse backing files (qcow2 backing names, VHD parents) outside this directory, symlinks resolved; for untrusted images')
+    .action(async (image: string, o: { confineBacking?: string }) => {
       const { inspectDisk } = await import('@xenkit/disk');
-      const report = await inspectDisk(image, { logger: ctx.logger });
+      const report = await inspectDisk(image, { logger: ctx.logger, ...(o.confineBacking === undefined ? {} : { confineBackingTo: o.confineBacking }) });
       emit(ctx, report, renderDisk);
     });
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-export function bytes(n: number): string {
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${UNITS[u]}`;
-}
 
 const BAR_WIDTH = 64;
 const MARKS = '123456789abcdefghijklmnopqrstuvwxyz';
@@ -50,11 +41,6 @@ function fsText(v: Volume): string {
   if (fs.uuid) bits.push(`uuid=${fs.uuid}`);
   if (fs.ext?.needsRecovery) bits.push('needs_recovery');
   return bits.join(' ');
-}
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) => `  ${r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ')}`.trimEnd());
 }
 
 export function renderDisk(r: DiskReport, s: Style): string {

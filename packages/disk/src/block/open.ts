@@ -1,4 +1,6 @@
-import { silentLogger, type Logger } from '@xenkit/core';
+import { realpath } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { UsageError, silentLogger, type Logger } from '@xenkit/core';
 import { Qcow2Source } from '../formats/qcow2/source.js';
 import type { Qcow2Header } from '../formats/qcow2/header.js';
 import { firstExisting, type VhdMeta } from '../formats/vhd/meta.js';
@@ -31,6 +33,12 @@ export interface OpenDiskOptions {
   logger?: Logger;
   /** Most layers a backing chain may have, the top included (default 16). */
   maxChainDepth?: number;
+  /**
+   * Refuse backing files (qcow2 backing names, VHD parent locators) that resolve — symlinks followed —
+   * outside this directory, with E_DISK_BACKING_OUTSIDE. An untrusted image can name any host file as its
+   * backing file, and the report would then describe it. Off by default, as in qemu.
+   */
+  confineBackingTo?: string;
 }
 
 class ImageDisk implements Disk {
@@ -69,7 +77,8 @@ export async function openDisk(path: string, options: OpenDiskOptions = {}): Pro
   const maxDepth = options.maxChainDepth ?? DEFAULT_MAX_CHAIN_DEPTH;
   const chain: ChainLayer[] = [];
   const seen = new Map<string, string>();
-  const top = await openLayer(path, null, null, { logger, maxDepth, chain, seen, topPath: path });
+  const confine = options.confineBackingTo === undefined ? null : await confineRoot(options.confineBackingTo);
+  const top = await openLayer(path, null, null, { logger, maxDepth, chain, seen, topPath: path, confine });
   return new ImageDisk(top, path, chain);
 }
 
@@ -79,6 +88,44 @@ interface Walk {
   chain: ChainLayer[];
   seen: Map<string, string>;
   topPath: string;
+  /** Real path of the directory backing files must stay in, or null for anywhere. */
+  confine: string | null;
+}
+
+async function confineRoot(dir: string): Promise<string> {
+  try {
+    return await realpath(resolve(dir));
+  } catch (e) {
+    throw new UsageError('E_DISK_CONFINE_DIR', `backing-file directory ${dir} cannot be used: ${(e as Error).message}`, {
+      details: { dir },
+    });
+  }
+}
+
+function inside(root: string, p: string): boolean {
+  return p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/**
+ * The real path of a backing file, or an E_DISK_BACKING_OUTSIDE error. The name is checked before it is
+ * touched (so an outside name reveals nothing about the host), then again with symlinks resolved.
+ */
+async function confined(path: string, child: string, root: string): Promise<string> {
+  const outside = (): DiskError =>
+    new DiskError('E_DISK_BACKING_OUTSIDE', `${child}: backing file ${path} is outside ${root}, the only directory backing files may come from`, {
+      path: child,
+      backingPath: path,
+      confineTo: root,
+    });
+  if (!inside(root, resolve(path))) throw outside();
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    throw new DiskError('E_DISK_BACKING_NOT_FOUND', `${child}: backing file ${path} not found`, { path: child, backingPath: path });
+  }
+  if (!inside(root, real)) throw outside();
+  return real;
 }
 
 async function openLayer(path: string, declared: string | null, parentUuid: string | null, w: Walk): Promise<BlockSource> {
@@ -155,8 +202,10 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
 }
 
 async function openBacking(path: string, format: string | null, parentUuid: string | null, child: string, w: Walk): Promise<BlockSource> {
+  // Confined, the layer is opened by its real path, so a symlink swapped in after the check cannot lead out.
+  const target = w.confine === null ? path : await confined(path, child, w.confine);
   try {
-    return await openLayer(path, format, parentUuid, w);
+    return await openLayer(target, format, parentUuid, w);
   } catch (e) {
     if ((e as { code?: string }).code === 'E_NOT_FOUND') {
       throw new DiskError('E_DISK_BACKING_NOT_FOUND', `${child}: backing file ${path} not found`, { path: child, backingPath: path });

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, exec, requireTools, tempDir, type BuiltImage } from '@xenkit/fixtures';
+import { buildImage, exec, requireTools, rng, tempDir, which, type BuiltImage } from '@xenkit/fixtures';
 import { BufferSource } from '../block/buffer.js';
 import { openExtFileSystem } from '../fs/ext.js';
 import { lvmCrc } from '../lvm/label.js';
@@ -112,6 +113,17 @@ describe('damaged and hostile layouts give coded errors or reported issues', () 
     expect(layout.volumes.find((v) => v.id === 'lv:copyvg/a')?.filesystem?.type).toBe('ext4');
   });
 
+  it('computes lvm2 CRCs as pvcreate wrote them (label sector and metadata area header)', () => {
+    const bytes = load(lvm);
+    const label = [0, 1, 2, 3].map((s) => s * 512).find((o) => new TextDecoder().decode(bytes.subarray(o, o + 8)) === 'LABELONE') as number;
+    expect(label).toBeDefined();
+    expect(lvmCrc(bytes.subarray(label + 20, label + 512))).toBe(u32le(bytes, label + 16));
+    const { mda } = lvmText(bytes);
+    expect(lvmCrc(bytes.subarray(mda + 4, mda + 512))).toBe(u32le(bytes, mda));
+    expect(lvmCrc(new Uint8Array(0))).toBe(0xf597a6cf);
+    expect(lvmCrc(new Uint8Array(new ArrayBuffer(8), 8))).toBe(0xf597a6cf);
+  });
+
   it('refuses garbage LVM metadata with a valid checksum', async () => {
     const bytes = load(lvm);
     const { mda, textAt, size } = lvmText(bytes);
@@ -146,9 +158,15 @@ describe('damaged and hostile layouts give coded errors or reported issues', () 
     await expect(openExtFileSystem(new BufferSource(bytes.slice(0, 4096), 'tiny'))).rejects.toMatchObject({ code: 'E_FS_CORRUPT' });
   });
 
-  it('checks GPT CRCs with the same CRC-32 as zlib', async () => {
-    const zlib = await import('node:zlib');
-    const data = new TextEncoder().encode('EFI PART');
-    expect(crc32(data)).toBe((zlib as unknown as { crc32(b: Uint8Array): number }).crc32(data));
+  it('computes CRC-32 as gzip records it, and the standard check values', () => {
+    // gzip's trailer stores the IEEE CRC-32 of the input (RFC 1952) — the same polynomial GPT uses.
+    requireTools('gzip');
+    const check = new TextEncoder().encode('123456789');
+    expect(crc32(check)).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+    for (const data of [check, new TextEncoder().encode('EFI PART'), new Uint8Array(92).fill(0xff), rng(1).bytes(16_384)]) {
+      const gz = execFileSync(which('gzip') as string, ['-c', '-n'], { input: data });
+      expect(crc32(data)).toBe(gz.readUInt32LE(gz.length - 8));
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
 /** Little-endian field readers over a byte array; out-of-range reads return 0 rather than throw. */
 export function u8(b: Uint8Array, o: number): number {
   return b[o] ?? 0;
@@ -58,18 +59,7 @@ export function isZero(b: Uint8Array): boolean {
   return true;
 }
 
-let table: Uint32Array | undefined;
-/** CRC-32 (IEEE 802.3, reflected), as GPT uses for its header and entry array. */
+/** CRC-32 (IEEE 802.3, reflected), as GPT uses for its header and entry array; zlib's native one (Node ≥ 20.15). */
 export function crc32(b: Uint8Array): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (const x of b) c = (table[(c ^ x) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zlibCrc32(b) >>> 0;
 }

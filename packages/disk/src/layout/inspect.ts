@@ -19,9 +19,9 @@ export interface DiskReport {
 }
 
 /** Open an image of any supported format, probe its layout and measure its allocation. */
-export async function inspectDisk(path: string, options: { logger?: Logger } = {}): Promise<DiskReport> {
+export async function inspectDisk(path: string, options: { logger?: Logger; confineBackingTo?: string } = {}): Promise<DiskReport> {
   const logger = options.logger ?? silentLogger;
-  const disk = await openDisk(path, { logger });
+  const disk = await openDisk(path, { logger, confineBackingTo: options.confineBackingTo });
   try {
     const layout = await probeDisk(disk, { path });
     const extents = await disk.extents();

@@ -1,5 +1,5 @@
 import type { BlockSource } from '../block/types.js';
-import { u16le, u32le, u8 } from './bytes.js';
+import { isZero, u16le, u32le, u8 } from './bytes.js';
 import { MBR_EXTENDED, MBR_GPT, mbrTypeName } from './type-names.js';
 import { SECTOR, type LayoutIssue, type Partition, type PartitionTable } from './types.js';
 
@@ -134,7 +134,7 @@ async function readLogical(
     }
     const sector = await source.read(ebr * SECTOR, SECTOR);
     if (!hasMbrSignature(sector)) {
-      if (hop > 0 || !isAllZero(sector)) {
+      if (hop > 0 || !isZero(sector)) {
         issues.push({ code: 'E_MBR_EBR_BAD_SIGNATURE', message: `${path}: EBR at sector ${ebr} has no 55AA signature` });
       }
       break;
@@ -147,9 +147,4 @@ async function readLogical(
     ebr = extStart + link.start;
   }
   return out;
-}
-
-function isAllZero(b: Uint8Array): boolean {
-  for (const x of b) if (x !== 0) return false;
-  return true;
 }

@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { DiskError } from '../block/errors.js';
 import type { BlockSource } from '../block/types.js';
 import { ascii, u32le, u64le } from '../layout/bytes.js';
@@ -22,14 +23,16 @@ const RAW_LOCN_IGNORED = 1;
 const MAX_AREAS = 16;
 const MAX_METADATA = 4 * 1024 * 1024;
 
-/** lvm2's calc_crc: CRC-32 (reflected 0xEDB88320) seeded with 0xF597A6CF and no final inversion. */
+/**
+ * lvm2's calc_crc: CRC-32 (reflected 0xEDB88320) seeded with 0xF597A6CF and no final inversion. zlib's
+ * crc32 inverts on the way in and out, so seeding it with the inverted seed and inverting its result
+ * gives lvm2's value.
+ */
+const LVM_CRC_SEED = 0xf597a6cf;
 export function lvmCrc(b: Uint8Array): number {
-  let c = 0xf597a6cf;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return c >>> 0;
+  // zlib answers 0 for a buffer without storage (an empty one may have none), whatever the seed.
+  if (b.length === 0) return LVM_CRC_SEED;
+  return ~zlibCrc32(b, ~LVM_CRC_SEED >>> 0) >>> 0;
 }
 
 export interface PvLabel {

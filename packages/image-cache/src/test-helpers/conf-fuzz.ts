@@ -3,17 +3,12 @@ import { join } from 'node:path';
 import { isXenkitError } from '@xenkit/core';
 import { loadCacheConfig, type CacheConfig } from '../config/options.js';
 import { osloResolveEach, type OsloResult } from './oslo.js';
+import { rng as seededRng } from '@xenkit/fixtures';
 
-/** mulberry32: a small seeded PRNG so every failing case can be replayed from its seed. */
+/** The shared seeded generator (@xenkit/fixtures), as a bare () => [0,1) function. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = seededRng(seed);
+  return () => r.next();
 }
 
 const SECTIONS = ['[DEFAULT]', '[image_cache]', '[libvirt]', '[IMAGE_CACHE]', '[Libvirt]', '[other]', '[', '[]', '[DEFAULT', 'DEFAULT]'];

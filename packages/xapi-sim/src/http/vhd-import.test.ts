@@ -4,9 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { buildVhd, exec, requireTools, sectorBitmap, tempDir } from '@xenkit/fixtures';
 import { startLab, type RunningLab } from '../index.js';
-import { differencingVhd } from '../test-helpers/diff-vhd.js';
 import { caller, login } from '../test-helpers/rpc.js';
 
 const MiB = 1024 * 1024;
@@ -46,10 +45,15 @@ describe('PUT /import_raw_vdi format=vhd, differencing', () => {
     const size = Number(pfoot.readBigUInt64BE(48));
     // The child stores a full block of 0xc3 but marks only some sectors; the rest must not land.
     // Runs end on a bitmap byte boundary: libvhdi 20210425 extends a run to the end of its byte.
-    const child = differencingVhd(size, randomBytes(16), Buffer.from(pfoot.subarray(68, 84)), [
-      { index: 0, sectors: [[1, 8], [100, 296]], data: Buffer.alloc(2 * MiB, 0xc3) },
-      { index: 1, sectors: [], data: Buffer.alloc(2 * MiB, 0xd4) },
-    ]);
+    const child = buildVhd({
+      size,
+      uuid: randomBytes(16),
+      parent: { uuid: Buffer.from(pfoot.subarray(68, 84)), name: 'parent.vhd', locators: [] },
+      blocks: [
+        { index: 0, bitmap: sectorBitmap([[1, 8], [100, 296]]), data: Buffer.alloc(2 * MiB, 0xc3) },
+        { index: 1, bitmap: sectorBitmap([]), data: Buffer.alloc(2 * MiB, 0xd4) },
+      ],
+    });
     writeFileSync(p('child.vhd'), child);
     exec(PY, ['-c', PYVHDI, p('child.vhd'), p('parent.vhd'), p('merged.raw')]);
     const expected = readFileSync(p('merged.raw'));

@@ -6,17 +6,12 @@ import { MalformedRequest } from '../wire/failure.js';
 import { parseJsonCall } from '../wire/json.js';
 import { parseMethodCall } from '../wire/xml.js';
 import type { Value } from '../wire/values.js';
+import { rng as seededRng } from '@xenkit/fixtures';
 
-/** mulberry32: small, seedable, good enough to pick mutations. */
+/** The shared seeded generator (@xenkit/fixtures), as a bare () => [0,1) function. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = seededRng(seed);
+  return () => r.next();
 }
 
 const XML_SEED =

@@ -3,14 +3,12 @@ import { join } from 'node:path';
 import { XenstoreClient } from '../client.js';
 import { XenstoreServer } from '../server.js';
 import { XsType, encodeMessage } from '../wire.js';
+import { rng } from '@xenkit/fixtures';
 
-/** A small seeded PRNG (LCG) so a failing run can be replayed from its seed. */
+/** The shared seeded generator (@xenkit/fixtures), so a failing run can be replayed from its seed. */
 export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
+  const r = rng(seed);
+  return () => r.next();
 }
 
 const WORDS = ['/', 'a', 'b', 'local', 'domain', '0', '7', 'data', 'host', '@introduceDomain', '..', '//', 'T', 'F', 'n0', 'r7', 'b9999999', 'x'.repeat(300), '\u00ff'];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec } from '@xenkit/fixtures';
+import { exec, rng } from '@xenkit/fixtures';
 import { expect } from 'vitest';
 import type { BlockSource } from '../types.js';
 import { qemuExtents, qemuInfo, sha256File } from './qemu.js';
@@ -10,17 +10,6 @@ export async function hashSource(src: BlockSource, chunk = 4 * 1024 * 1024): Pro
   const h = createHash('sha256');
   for (let off = 0; off < src.size; off += chunk) h.update(await src.read(off, Math.min(chunk, src.size - off)));
   return h.digest('hex');
-}
-
-/** Seeded pseudo-random generator for reproducible offsets. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
 }
 
 /**
@@ -36,8 +25,8 @@ export async function expectMatchesQemu(src: BlockSource, path: string, dir: str
   const want = readFileSync(out);
   const r = rng(src.size % 9973);
   for (let i = 0; i < 200; i++) {
-    const len = 1 + Math.floor(r() * 200_000);
-    const off = Math.floor(r() * Math.max(1, src.size - len));
+    const len = 1 + r.int(200_000);
+    const off = r.int(Math.max(1, src.size - len));
     const got = Buffer.from(await src.read(off, Math.min(len, src.size - off)));
     expect(got.equals(want.subarray(off, off + got.length)), `read ${got.length} bytes at ${off}`).toBe(true);
   }

@@ -4,11 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec } from '@xenkit/fixtures';
+import { exec, rng } from '@xenkit/fixtures';
 import { isXenkitError } from '@xenkit/core';
 import { openDisk } from '../open.js';
-import { buildVhd } from '../../formats/vhd/test-helpers/build-vhd.js';
-import { rng } from './compare.js';
+import { buildVhd } from '@xenkit/fixtures';
 import { resealVhd } from './mutate.js';
 import { patternBytes } from './qemu.js';
 
@@ -118,7 +117,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export async function fuzzFormats(dir: string, seconds: number, seed: number, minIterations = 0): Promise<FuzzResult> {
   mkdirSync(dir, { recursive: true });
   const seeds = buildSeeds(dir).map((p) => ({ p, bytes: readFileSync(p) }));
-  const r = rng(seed);
+  const r = rng(seed).next;
   const result: FuzzResult = { iterations: 0, refused: {}, opened: 0 };
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline || result.iterations < minIterations) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { exec } from '@xenkit/fixtures';
+import { exec, rng } from '@xenkit/fixtures';
 
 export interface QemuInfo {
   'virtual-size': number;
@@ -50,15 +50,8 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so images are reproducible between runs. */
+/** Deterministic pseudo-random bytes, so images are reproducible between runs. */
 export function patternBytes(length: number, seed: number): Buffer {
-  const b = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b.writeUInt32LE(x >>> 0, i);
-  }
-  return b;
+  const b = rng(seed).bytes(length);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

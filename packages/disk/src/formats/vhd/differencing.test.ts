@@ -7,7 +7,7 @@ import { openDisk } from '../../block/open.js';
 import { hashSource } from '../../block/test-helpers/compare.js';
 import { patternBytes, qemuExtents, sha256File } from '../../block/test-helpers/qemu.js';
 import { mergeKinds } from '../../block/test-helpers/qemu.js';
-import { buildVhd, locator, type BuiltBlock } from './test-helpers/build-vhd.js';
+import { buildVhd, locator, type BuiltBlock } from '@xenkit/fixtures';
 
 const MiB = 1024 * 1024;
 const BLOCK = 2 * MiB;
