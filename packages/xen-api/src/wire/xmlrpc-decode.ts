@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { XapiProtocolError } from '../errors.js';
 import { parseXapiDate } from './datetime.js';
+import { buildStruct, ShapeNode, shapeRoot, shapeStep } from './struct-shapes.js';
 
 /**
  * A streaming XML-RPC decoder: feed it the response body chunk by chunk, as it arrives, and it builds
@@ -50,10 +51,14 @@ const MAX_DEPTH = 512;
 const BATCH_BYTES = 512 * 1024;
 const MAX_PENDING_TAG = 64 * 1024;
 
-interface Frame {
-  array: unknown[] | null;
-  struct: Record<string, unknown> | null;
-  name: string | null;
+/** One open array or struct; frames are reused by depth, and so are a struct's member arrays. */
+class Frame {
+  array: unknown[] | null = null;
+  readonly keys: string[] = [];
+  readonly vals: unknown[] = [];
+  count = 0;
+  name: string | null = null;
+  node: ShapeNode | null = null;
 }
 
 export interface XmlRpcMessage {
@@ -70,6 +75,7 @@ export class XmlRpcDecoder {
   private readonly utf8 = new StringDecoder('utf8');
   private readonly open: number[] = [];
   private readonly frames: Frame[] = [];
+  private depth = 0;
   private readonly params: unknown[] = [];
   /** Where the text of the innermost text-bearing element started in the current chunk (-1: none). */
   private textFrom = -1;
@@ -275,7 +281,7 @@ export class XmlRpcDecoder {
       case T_ARRAY:
         this.startTyped(parent, 'container');
         if (selfClosing) return this.setCurrent(tag === T_ARRAY ? [] : {});
-        this.frames.push({ array: tag === T_ARRAY ? [] : null, struct: tag === T_STRUCT ? {} : null, name: null });
+        this.pushFrame(tag === T_ARRAY);
         this.textFrom = -1;
         break;
       case T_NIL:
@@ -293,7 +299,7 @@ export class XmlRpcDecoder {
       case T_NAME:
         if (parent !== T_MEMBER) this.misplaced('name');
         if (selfClosing) {
-          this.frames[this.frames.length - 1]!.name = '';
+          this.frames[this.depth - 1]!.name = '';
           return;
         }
         this.textFrom = after;
@@ -308,7 +314,7 @@ export class XmlRpcDecoder {
         break;
       case T_MEMBER:
         if (parent !== T_STRUCT) this.misplaced('member');
-        this.frames[this.frames.length - 1]!.name = null;
+        this.frames[this.depth - 1]!.name = null;
         break;
       case T_DATA:
         if (parent !== T_ARRAY) this.misplaced('data');
@@ -335,6 +341,19 @@ export class XmlRpcDecoder {
     if (!selfClosing) this.open.push(tag);
   }
 
+  private pushFrame(isArray: boolean): void {
+    let frame = this.frames[this.depth];
+    if (frame === undefined) {
+      frame = new Frame();
+      this.frames.push(frame);
+    }
+    this.depth++;
+    frame.array = isArray ? [] : null;
+    frame.count = 0;
+    frame.name = null;
+    frame.node = isArray ? null : shapeRoot();
+  }
+
   private startTyped(parent: number, _what: string): void {
     if (parent !== T_VALUE || this.hasCurrent) this.misplaced('typed value');
   }
@@ -359,12 +378,20 @@ export class XmlRpcDecoder {
       }
       case T_STRUCT:
       case T_ARRAY: {
-        const frame = this.frames.pop()!;
-        return this.setCurrent(frame.array ?? frame.struct);
+        const frame = this.frames[--this.depth]!;
+        if (frame.array !== null) {
+          const array = frame.array;
+          frame.array = null;
+          return this.setCurrent(array);
+        }
+        const struct = buildStruct(frame.keys, frame.vals, frame.count, frame.node);
+        frame.vals.fill(undefined, 0, frame.count);
+        return this.setCurrent(struct);
       }
       case T_NAME: {
-        const frame = this.frames[this.frames.length - 1]!;
-        frame.name = this.takeText(buf, lt);
+        const frame = this.frames[this.depth - 1]!;
+        const fast = this.textParts === null && this.textPrefix === '' && this.textFrom >= 0 ? intern(buf, this.textFrom, lt) : null;
+        frame.name = fast ?? this.takeText(buf, lt);
         this.textFrom = -1;
         return;
       }
@@ -375,7 +402,7 @@ export class XmlRpcDecoder {
       case T_NIL:
         return this.setCurrent(null);
       case T_MEMBER: {
-        const frame = this.frames[this.frames.length - 1]!;
+        const frame = this.frames[this.depth - 1]!;
         if (frame.name === null) this.fail('struct member without a name');
         return;
       }
@@ -393,12 +420,16 @@ export class XmlRpcDecoder {
   }
 
   private emit(v: unknown): void {
-    const frame = this.frames.length > 0 ? this.frames[this.frames.length - 1]! : null;
+    const frame = this.depth > 0 ? this.frames[this.depth - 1]! : null;
     const parent = this.open[this.open.length - 1];
     if (frame && parent === T_DATA) frame.array!.push(v);
     else if (frame && parent === T_MEMBER) {
-      if (frame.name === null) this.fail('struct member value before its name');
-      frame.struct![frame.name] = v;
+      const name = frame.name;
+      if (name === null) this.fail('struct member value before its name');
+      const i = frame.count++;
+      frame.keys[i] = name;
+      frame.vals[i] = v;
+      if (frame.node !== null) frame.node = shapeStep(frame.node, name);
     } else this.params.push(v);
     this.hasCurrent = false;
   }
@@ -463,6 +494,37 @@ export class XmlRpcDecoder {
         return text;
     }
   }
+}
+
+// Member names repeat for every record (XAPI has a few hundred field names, sent millions of times),
+// so they come from a small table of internalized strings: a hit allocates nothing, and the property
+// store that follows finds an internalized key instead of hashing and looking up a fresh one.
+const INTERN_SLOTS = 4096;
+const INTERN_MAX = 64;
+const internTable: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** The text of buf[from, to) as an internalized string, or null when it needs the general path. */
+function intern(buf: string, from: number, to: number): string | null {
+  const n = to - from;
+  if (n === 0) return '';
+  if (n > INTERN_MAX) return null;
+  let h = n;
+  for (let i = from; i < to; i++) {
+    const c = buf.charCodeAt(i);
+    if (c === 38 /* & */) return null;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
+  const known = internTable[slot]!;
+  if (known.length === n) {
+    let i = 0;
+    while (i < n && known.charCodeAt(i) === buf.charCodeAt(from + i)) i++;
+    if (i === n) return known;
+  }
+  // A property key comes back internalized and flat: it keeps no 512 KiB batch string alive.
+  const fresh = Object.keys({ [buf.slice(from, to)]: 0 })[0]!;
+  internTable[slot] = fresh;
+  return fresh;
 }
 
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
