@@ -115,7 +115,8 @@ export class XmlRpcDecoder {
     this.pendingBytes = 0;
     let text = this.utf8.write(bytes);
     if (this.tail) {
-      text = this.tail + text;
+      // Joined as bytes, not strings: a concatenated string is a rope that every charCodeAt unwraps.
+      text = Buffer.concat([Buffer.from(this.tail, 'utf8'), Buffer.from(text, 'utf8')]).toString('utf8');
       this.tail = '';
     }
     this.scan(text);
@@ -159,17 +160,18 @@ export class XmlRpcDecoder {
         this.tail = buf.slice(lt);
         return;
       }
-      const closing = first === 47; /* / */
-      if (closing) next++;
+      if (first === 47 /* / */) {
+        this.closeAt(buf, next + 1, gt, pos, lt);
+        pos = gt + 1;
+        continue;
+      }
       let nameEnd = next;
       while (nameEnd < gt) {
         const c = buf.charCodeAt(nameEnd);
         if (c === 32 || c === 47 || c === 9 || c === 10 || c === 13) break;
         nameEnd++;
       }
-      const tag = this.tagCode(buf, next, nameEnd);
-      if (closing) this.close(tag, buf, pos, lt);
-      else this.openTag(tag, buf.charCodeAt(gt - 1) === 47, gt + 1);
+      this.openTag(this.tagCode(buf, next, nameEnd), buf.charCodeAt(gt - 1) === 47, gt + 1);
       pos = gt + 1;
     }
     this.keepText(buf, pos, len);
@@ -218,6 +220,17 @@ export class XmlRpcDecoder {
     if (this.textFrom < 0 || to < 0) return;
     if (to > this.textFrom) (this.textParts ??= []).push(buf.slice(this.textFrom, to));
     this.textFrom = 0;
+  }
+
+  /** `</name>` with name at buf[from, gt): it can only close the innermost open tag, so check just that. */
+  private closeAt(buf: string, from: number, gt: number, pos: number, lt: number): void {
+    const top = this.open.length > 0 ? this.open[this.open.length - 1]! : 0;
+    const lit = top === T_INT && gt - from === 3 ? 'int' : TAG_LITERALS[top];
+    let end = gt;
+    while (end > from && isSpace(buf.charCodeAt(end - 1))) end--;
+    if (lit === undefined || end - from !== lit.length) this.fail('mismatched closing tag');
+    for (let i = 0; i < lit.length; i++) if (buf.charCodeAt(from + i) !== lit.charCodeAt(i)) this.fail('mismatched closing tag');
+    this.close(top, buf, pos, lt);
   }
 
   private tagCode(buf: string, from: number, to: number): number {
@@ -539,6 +552,10 @@ export function decodeEntities(text: string, fail: (m: string) => never): string
     if (!Number.isInteger(code) || code > 0x10ffff) return fail(`unknown entity ${whole}`);
     return String.fromCodePoint(code);
   });
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
 function startsWith(buf: string, lit: string, at: number): boolean {
