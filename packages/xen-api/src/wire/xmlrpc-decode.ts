@@ -171,13 +171,20 @@ export class XmlRpcDecoder {
         pos = gt + 1;
         continue;
       }
-      let nameEnd = next;
-      while (nameEnd < gt) {
-        const c = buf.charCodeAt(nameEnd);
-        if (c === 32 || c === 47 || c === 9 || c === 10 || c === 13) break;
-        nameEnd++;
+      const selfClosing = buf.charCodeAt(gt - 1) === 47;
+      // Nearly every tag is a bare `<name>`; look for whitespace or attributes only when it is not.
+      let tag = knownTag(buf, next, selfClosing ? gt - 1 : gt);
+      if (tag === 0) {
+        let nameEnd = next;
+        while (nameEnd < gt) {
+          const c = buf.charCodeAt(nameEnd);
+          if (c === 32 || c === 47 || c === 9 || c === 10 || c === 13) break;
+          nameEnd++;
+        }
+        tag = knownTag(buf, next, nameEnd);
+        if (tag === 0) this.fail(`unexpected tag <${buf.slice(next, Math.min(nameEnd, next + 40))}>`);
       }
-      this.openTag(this.tagCode(buf, next, nameEnd), buf.charCodeAt(gt - 1) === 47, gt + 1);
+      this.openTag(tag, selfClosing, gt + 1);
       pos = gt + 1;
     }
     this.keepText(buf, pos, len);
@@ -237,51 +244,6 @@ export class XmlRpcDecoder {
     if (lit === undefined || end - from !== lit.length) this.fail('mismatched closing tag');
     for (let i = 0; i < lit.length; i++) if (buf.charCodeAt(from + i) !== lit.charCodeAt(i)) this.fail('mismatched closing tag');
     this.close(top, buf, pos, lt);
-  }
-
-  private tagCode(buf: string, from: number, to: number): number {
-    // Dispatch on bytes: no string is made for a tag, which matters at a million tags per response.
-    const n = to - from;
-    const b0 = buf.charCodeAt(from);
-    let code = 0;
-    switch (n) {
-      case 2:
-        code = b0 === 105 && buf.charCodeAt(from + 1) === 52 ? T_INT : b0 === 105 && buf.charCodeAt(from + 1) === 56 ? T_I8 : 0;
-        break;
-      case 3:
-        code = b0 === 105 ? T_INT : T_NIL;
-        break;
-      case 4:
-        code = b0 === 110 ? T_NAME : T_DATA;
-        break;
-      case 5:
-        code = b0 === 118 ? T_VALUE : b0 === 97 ? T_ARRAY : b0 === 112 ? T_PARAM : T_FAULT;
-        break;
-      case 6:
-        code =
-          b0 === 109 ? T_MEMBER : b0 === 100 ? T_DOUBLE : b0 === 98 ? T_BASE64 : b0 === 112 ? T_PARAMS
-            : buf.charCodeAt(from + 3) === 117 ? T_STRUCT : T_STRING;
-        break;
-      case 7:
-        code = T_BOOLEAN;
-        break;
-      case 10:
-        code = buf.charCodeAt(from + 6) === 67 ? T_CALL : T_METHODNAME;
-        break;
-      case 14:
-        code = T_RESPONSE;
-        break;
-      case 16:
-        code = T_DATETIME;
-        break;
-    }
-    if (code !== 0) {
-      const lit = code === T_INT && n === 3 ? 'int' : TAG_LITERALS[code]!;
-      let i = 0;
-      while (i < n && buf.charCodeAt(from + i) === lit.charCodeAt(i)) i++;
-      if (i === n) return code;
-    }
-    return this.fail(`unexpected tag <${buf.slice(from, Math.min(to, from + 40))}>`);
   }
 
   private openTag(tag: number, selfClosing: boolean, after: number): void {
@@ -569,6 +531,52 @@ function completeUtf8(b: Buffer): number {
   const c = b[lead]!;
   const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
   return lead + need > n ? lead : n;
+}
+
+/** The code of the tag named buf[from, to), or 0 when it is not one of XML-RPC's. */
+function knownTag(buf: string, from: number, to: number): number {
+  // Dispatch on bytes: no string is made for a tag, which matters at a million tags per response.
+  const n = to - from;
+  const b0 = buf.charCodeAt(from);
+  let code = 0;
+  switch (n) {
+    case 2:
+      code = b0 === 105 && buf.charCodeAt(from + 1) === 52 ? T_INT : b0 === 105 && buf.charCodeAt(from + 1) === 56 ? T_I8 : 0;
+      break;
+    case 3:
+      code = b0 === 105 ? T_INT : T_NIL;
+      break;
+    case 4:
+      code = b0 === 110 ? T_NAME : T_DATA;
+      break;
+    case 5:
+      code = b0 === 118 ? T_VALUE : b0 === 97 ? T_ARRAY : b0 === 112 ? T_PARAM : T_FAULT;
+      break;
+    case 6:
+      code =
+        b0 === 109 ? T_MEMBER : b0 === 100 ? T_DOUBLE : b0 === 98 ? T_BASE64 : b0 === 112 ? T_PARAMS
+          : buf.charCodeAt(from + 3) === 117 ? T_STRUCT : T_STRING;
+      break;
+    case 7:
+      code = T_BOOLEAN;
+      break;
+    case 10:
+      code = buf.charCodeAt(from + 6) === 67 ? T_CALL : T_METHODNAME;
+      break;
+    case 14:
+      code = T_RESPONSE;
+      break;
+    case 16:
+      code = T_DATETIME;
+      break;
+  }
+  if (code !== 0) {
+    const lit = code === T_INT && n === 3 ? 'int' : TAG_LITERALS[code]!;
+    let i = 0;
+    while (i < n && buf.charCodeAt(from + i) === lit.charCodeAt(i)) i++;
+    if (i === n) return code;
+  }
+  return 0;
 }
 
 function isSpace(c: number): boolean {
