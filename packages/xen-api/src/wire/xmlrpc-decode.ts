@@ -135,6 +135,8 @@ export class XmlRpcDecoder {
     return { kind: this.kind!, params: this.params, methodName: this.methodName };
   }
 
+  private readonly failure = (what: string): never => this.fail(what);
+
   private fail(what: string): never {
     throw new XapiProtocolError('E_XAPI_XML', `malformed XML-RPC: ${what}`, { offset: this.bytes });
   }
@@ -426,7 +428,7 @@ export class XmlRpcDecoder {
     } else {
       text = buf.slice(from, end);
     }
-    if (text.indexOf('&') >= 0) text = decodeEntities(text, (m) => this.fail(m));
+    if (text.indexOf('&') >= 0) text = decodeEntities(text, this.failure);
     if (this.textPrefix) {
       text = this.textPrefix + text;
       this.textPrefix = '';
@@ -508,18 +510,41 @@ function intern(buf: string, from: number, to: number): string | null {
   return fresh;
 }
 
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
+/**
+ * Replace `&name;` references in `text`. An `&` that does not start a reference (no `;` within 12
+ * characters) is kept as it is, as lenient XML-RPC peers do; an unknown reference is an error.
+ */
 export function decodeEntities(text: string, fail: (m: string) => never): string {
-  return text.replace(/&([^;&]{0,12});/g, (whole, ent: string) => {
-    const named = NAMED[ent];
-    if (named !== undefined) return named;
-    let code = Number.NaN;
-    if (/^#x[0-9a-fA-F]+$/.test(ent)) code = Number.parseInt(ent.slice(2), 16);
-    else if (/^#\d+$/.test(ent)) code = Number.parseInt(ent.slice(1), 10);
-    if (!Number.isInteger(code) || code > 0x10ffff) return fail(`unknown entity ${whole}`);
-    return String.fromCodePoint(code);
-  });
+  let out = '';
+  let from = 0;
+  let amp = text.indexOf('&');
+  while (amp >= 0) {
+    const semi = text.indexOf(';', amp + 1);
+    const nextAmp = text.indexOf('&', amp + 1);
+    if (semi < 0 || semi - amp > 13 || (nextAmp >= 0 && nextAmp < semi)) {
+      amp = nextAmp;
+      continue;
+    }
+    out += text.slice(from, amp) + entity(text.slice(amp + 1, semi), fail);
+    from = semi + 1;
+    amp = text.indexOf('&', from);
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+function entity(ent: string, fail: (m: string) => never): string {
+  switch (ent) {
+    case 'lt': return '<';
+    case 'gt': return '>';
+    case 'amp': return '&';
+    case 'quot': return '"';
+    case 'apos': return "'";
+  }
+  let code = Number.NaN;
+  if (/^#x[0-9a-fA-F]+$/.test(ent)) code = Number.parseInt(ent.slice(2), 16);
+  else if (/^#\d+$/.test(ent)) code = Number.parseInt(ent.slice(1), 10);
+  if (!Number.isInteger(code) || code > 0x10ffff) return fail(`unknown entity &${ent};`);
+  return String.fromCodePoint(code);
 }
 
 /** How much of `b` is whole UTF-8 characters (a split one at the end waits for the next batch). */

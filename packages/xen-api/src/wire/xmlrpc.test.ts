@@ -188,6 +188,13 @@ describe('XAPI response envelopes', () => {
     expect(() => decodeXmlRpc(xml)).toThrow(expect.objectContaining({ code: 'E_XAPI_XML' }));
   });
 
+  it('keeps a bare & as text and rejects unknown references, even ones named like Object members', () => {
+    const one = (text: string) => `<methodResponse><params><param><value>${text}</value></param></params></methodResponse>`;
+    expect(decodeXmlRpc(one('a & b &amp;&#x41;&#66; c&')).params).toEqual(['a & b &AB c&']);
+    for (const ent of ['&constructor;', '&toString;', '&nbsp;', '&#x110000;', '&;'])
+      expect(() => decodeXmlRpc(one(ent))).toThrow(expect.objectContaining({ code: 'E_XAPI_XML' }));
+  });
+
   it('survives random corruption: a value or E_XAPI_XML, never another error (seeded, 3000 cases)', () => {
     const random = rng(99);
     const base = Buffer.from(xmlrpcSerializer.serializeMethodResponse(randomTree(rng(5), 4)));
