@@ -63,5 +63,9 @@ function compile(keys: string[]): MakeStruct | null {
   if (keys.includes('__proto__') || new Set(keys).size !== keys.length) return null;
   // JSON.stringify makes each key a valid, fully escaped string literal: nothing from the wire runs.
   const body = `return {${keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(',')}};`;
-  return new Function('v', body) as MakeStruct;
+  try {
+    return new Function('v', body) as MakeStruct;
+  } catch {
+    return null; // code generation disallowed (--disallow-code-generation-from-strings): assign instead
+  }
 }
