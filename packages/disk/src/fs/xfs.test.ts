@@ -60,7 +60,9 @@ function xfsDbLs(img: string, path: string): string[] {
 }
 
 function xfsDbCore(img: string, path: string): Record<string, string> {
-  const out = exec('xfs_db', ['-r', '-c', `path ${path}`, '-c', 'print core.mode core.uid core.gid core.size core.format core.nextents', img]).stdout;
+  const out = exec('xfs_db', ['-r', '-c', `path ${path}`, '-c', 'print core.mode core.uid core.gid core.size core.format core.nextents core.mtime.sec', img], {
+    env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
+  }).stdout;
   return Object.fromEntries(out.trim().split('\n').map((l) => l.split(' = ') as [string, string]));
 }
 
@@ -95,6 +97,7 @@ async function expectMatches(fs: ReadOnlyFileSystem, img: string, root: Dir): Pr
     const st = await fs.lstat(path);
     expect(`0${st.mode.toString(8)}`).toBe(core['core.mode']);
     expect([String(st.uid), String(st.gid), String(st.size)]).toEqual([core['core.uid'], core['core.gid'], core['core.size']]);
+    expect(Math.floor(st.mtimeMs / 1000) * 1000).toBe(Date.parse(`${core['core.mtime.sec']} GMT`));
   }
 }
 

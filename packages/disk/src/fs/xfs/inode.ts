@@ -96,7 +96,7 @@ export async function readExtents(source: BlockSource, sb: XfsSuper, inode: XfsI
     if (level < 1 || level > MAX_BMBT_LEVELS || numrecs < 1 || numrecs > maxrecs) {
       throw new XfsCorrupt(`inode ${inode.ino} has a bmbt root of level ${level} with ${numrecs} records`);
     }
-    const budget = { blocks: Math.min(inode.nblocks, MAX_EXTENTS) };
+    const budget = { blocks: Math.min(inode.nblocks, inode.nextents * MAX_BMBT_LEVELS, MAX_EXTENTS) };
     for (let i = 0; i < numrecs; i++) {
       await walkBmbt(source, sb, inode, root.readBigUInt64BE(4 + maxrecs * 8 + i * 8), level - 1, out, budget);
     }
