@@ -4,7 +4,7 @@ import type { Volume } from '../layout/probe-disk.js';
 import { FsError } from './errors.js';
 import type { ResolveOps } from './resolve.js';
 import { ResolvingFileSystem } from './resolving.js';
-import type { FileStat, FileType } from './types.js';
+import { fileTypeOfMode, type FileStat } from './types.js';
 import { volumeView, type OpenFsOptions } from './volume-view.js';
 import { readDir, type DirEntries } from './xfs/dir.js';
 import { checkCrc, fsbToByte, parseSuper, XfsCorrupt, type XfsSuper } from './xfs/format.js';
@@ -38,15 +38,6 @@ export async function openXfsFileSystem(source: BlockSource, volume?: Volume, op
   return fs;
 }
 
-const TYPES: Record<number, FileType> = {
-  0o100000: 'file',
-  0o040000: 'directory',
-  0o120000: 'symlink',
-  0o060000: 'block',
-  0o020000: 'char',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-};
 /** XFS_SYMLINK_MAXLEN. */
 const MAX_SYMLINK = 1024;
 const READ_CHUNK = 4 * 1024 * 1024;
@@ -179,7 +170,7 @@ class XfsFileSystem extends ResolvingFileSystem {
 
 function toStat(i: XfsInode): FileStat {
   return {
-    type: TYPES[i.mode & 0o170000] ?? 'unknown',
+    type: fileTypeOfMode(i.mode),
     mode: i.mode,
     uid: i.uid,
     gid: i.gid,
