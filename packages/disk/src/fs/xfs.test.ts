@@ -101,6 +101,14 @@ async function expectMatches(fs: ReadOnlyFileSystem, img: string, root: Dir): Pr
   }
 }
 
+/** mkfs.xfs geometries: the defaults (v5, 4 KiB blocks), v4, and small blocks with multi-block directory blocks. */
+const VARIANTS: Record<string, string[]> = {
+  v5: [],
+  v4: ['-m', 'crc=0'],
+  'v5 1k blocks 8k dir blocks': ['-b', 'size=1024', '-n', 'size=8192'],
+  'v4 2k blocks 16k dir blocks 512-byte inodes': ['-m', 'crc=0', '-b', 'size=2048', '-n', 'size=16384', '-i', 'size=512'],
+};
+
 describe('openXfsFileSystem on filesystems made by mkfs.xfs -p (no mount)', () => {
   const tmp = tempDir('xenkit-xfs-');
   const root = tree();
@@ -108,12 +116,11 @@ describe('openXfsFileSystem on filesystems made by mkfs.xfs -p (no mount)', () =
 
   beforeAll(() => {
     requireTools('mkfs.xfs', 'xfs_db', 'xfs_repair', 'truncate');
-    images.v5 = buildXfs(tmp.path, 'v5', root, 320);
-    images.v4 = buildXfs(tmp.path, 'v4', root, 320, ['-m', 'crc=0']);
+    for (const [name, args] of Object.entries(VARIANTS)) images[name] = buildXfs(tmp.path, name.replace(/\W+/g, '-'), root, 320, args);
   });
   afterAll(() => tmp.cleanup());
 
-  it.each(['v5', 'v4'])('reads every file, directory, link and mode of a %s filesystem as xfs_db sees it', async (v) => {
+  it.each(Object.keys(VARIANTS))('reads every file, directory, link and mode of a %s filesystem as xfs_db sees it', async (v) => {
     const img = images[v] as string;
     const source = await RawSource.open(img);
     const fs = await openXfsFileSystem(source);
