@@ -1,3 +1,4 @@
+import { DiskError } from '../block/errors.js';
 import type { BlockSource } from '../block/types.js';
 import { BoundedCache } from '../block/bounded-cache.js';
 import type { Volume } from '../layout/probe-disk.js';
@@ -41,12 +42,44 @@ export async function openXfsFileSystem(source: BlockSource, volume?: Volume, op
 /** XFS_SYMLINK_MAXLEN. */
 const MAX_SYMLINK = 1024;
 const READ_CHUNK = 4 * 1024 * 1024;
+/** Directory listings kept, by the memory their names take: a hostile image cannot make the cache grow past it. */
+const MAX_CACHED_DIR_BYTES = 64 * 1024 * 1024;
+
+/** Listings of recently read directories, oldest dropped first once their names pass `maxBytes`. */
+class DirCache {
+  private readonly entries = new Map<number, { dir: DirEntries; bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(ino: number): DirEntries | undefined {
+    return this.entries.get(ino)?.dir;
+  }
+
+  set(ino: number, dir: DirEntries): void {
+    let bytes = 0;
+    for (const name of dir.keys()) bytes += name.length * 2 + 48;
+    if (bytes > this.maxBytes) return;
+    const previous = this.entries.get(ino);
+    if (previous) {
+      this.entries.delete(ino);
+      this.bytes -= previous.bytes;
+    }
+    for (const [key, old] of this.entries) {
+      if (this.bytes + bytes <= this.maxBytes) break;
+      this.entries.delete(key);
+      this.bytes -= old.bytes;
+    }
+    this.entries.set(ino, { dir, bytes });
+    this.bytes += bytes;
+  }
+}
 
 class XfsFileSystem extends ResolvingFileSystem {
   protected readonly ops: ResolveOps;
   private closed = false;
   private readonly inodes = new BoundedCache<bigint, Promise<XfsInode>>(4096);
-  private readonly dirs = new BoundedCache<bigint, Promise<DirEntries>>(256);
+  private readonly dirs = new DirCache(MAX_CACHED_DIR_BYTES);
 
   constructor(
     private readonly source: BlockSource,
@@ -68,7 +101,9 @@ class XfsFileSystem extends ResolvingFileSystem {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof XfsCorrupt) throw new FsError('E_FS_CORRUPT', `${this.description}: cannot read ${path}: ${e.message}`, { path, fs: this.description });
+      if (e instanceof XfsCorrupt || (e instanceof DiskError && e.code === 'E_DISK_OUT_OF_RANGE')) {
+        throw new FsError('E_FS_CORRUPT', `${this.description}: cannot read ${path}: ${e.message}`, { path, fs: this.description });
+      }
       throw e;
     }
   }
@@ -78,7 +113,13 @@ class XfsFileSystem extends ResolvingFileSystem {
   }
 
   private entries(inode: XfsInode, path: string): Promise<DirEntries> {
-    return this.guard(path, () => this.dirs.load(BigInt(inode.ino), () => readDir(this.source, this.sb, inode)));
+    return this.guard(path, async () => {
+      const cached = this.dirs.get(inode.ino);
+      if (cached) return cached;
+      const entries = await readDir(this.source, this.sb, inode);
+      this.dirs.set(inode.ino, entries);
+      return entries;
+    });
   }
 
   /** Inode number of a canonical path, or null when a component is missing or not a directory. */
