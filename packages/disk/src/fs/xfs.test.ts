@@ -106,7 +106,7 @@ const VARIANTS: Record<string, string[]> = {
   v5: [],
   v4: ['-m', 'crc=0'],
   'v5 1k blocks 8k dir blocks': ['-b', 'size=1024', '-n', 'size=8192'],
-  'v4 2k blocks 16k dir blocks 512-byte inodes': ['-m', 'crc=0', '-b', 'size=2048', '-n', 'size=16384', '-i', 'size=512'],
+  'v4 2k blocks 16k dir blocks no ftype 512-byte inodes': ['-m', 'crc=0', '-b', 'size=2048', '-n', 'size=16384,ftype=0', '-i', 'size=512'],
 };
 
 describe('openXfsFileSystem on filesystems made by mkfs.xfs -p (no mount)', () => {
