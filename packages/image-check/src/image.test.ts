@@ -116,13 +116,25 @@ describe('check IMAGE', () => {
     await expect(checkImage({ image: img.path }, { osRoot: '/dev/sda9' })).rejects.toThrow(/E_OS_NOT_FOUND|no operating system with root/);
   });
 
-  it('judges an xfs root by the disk alone: nova cannot resize xfs', async () => {
-    const img = buildImage({ dir: `${tmp.path}/xfs`, name: 'xfs', table: 'mbr', partitions: [{ sizeMiB: 320, fs: 'xfs' }] });
+  it('reads an xfs root (mkfs.xfs -p, no mount) as check --root reads its tree; only nova\'s resize rule fails', async () => {
+    const img = buildImage({ dir: `${tmp.path}/xfs`, name: 'xfs', table: 'mbr', partitions: [{ sizeMiB: 320, fs: 'xfs', tree: good, uuid: ROOT_UUID }] });
     const r = await checkImage({ image: img.path });
     expect(novaOnParted(img.rawPath)).toBe('Disk contains a filesystem we are unable to resize: xfs');
+    expect(r.checks.find((c) => c.id === 'auto-disk-config')?.summary).toContain('unable to resize: xfs');
+    expect(r.os).toMatchObject({ root: '/dev/sda1', distro: 'debian', majorVersion: 12, minorVersion: 5 });
+    const { ['auto-disk-config']: _a, ...fromImage } = statuses(r);
+    const { ['auto-disk-config']: _b, ...fromTree } = statuses(await checkImage({ root: good }));
+    expect(fromImage).toEqual(fromTree);
+    expect(Object.values(fromImage)).not.toContain('error');
+    expect(r.verdict).toBe('fail');
+  });
+
+  it('judges an xfs volume without a Linux root by the disk alone', async () => {
+    const img = buildImage({ dir: `${tmp.path}/xfs-empty`, name: 'xfs', table: 'mbr', partitions: [{ sizeMiB: 320, fs: 'xfs' }] });
+    const r = await checkImage({ image: img.path });
     expect(r.checks[0]?.summary).toContain('unable to resize: xfs');
     expect(r.os).toBeNull();
-    expect(r.checks.slice(1).every((c) => c.status === 'error' && c.summary.includes('xfs'))).toBe(true);
+    expect(r.checks.slice(1).every((c) => c.status === 'error' && c.summary.includes('no Linux root filesystem found'))).toBe(true);
     expect(r.verdict).toBe('fail');
   });
 

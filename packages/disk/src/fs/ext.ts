@@ -6,7 +6,7 @@ import { extGeometryProblem } from '../probe/ext.js';
 import { FsError, type FsErrorCode } from './errors.js';
 import type { ResolveOps } from './resolve.js';
 import { ResolvingFileSystem } from './resolving.js';
-import type { FileStat, FileType, ReadOnlyFileSystem } from './types.js';
+import { fileTypeOfMode, type FileStat, type ReadOnlyFileSystem } from './types.js';
 import { volumeView, type OpenFsOptions } from './volume-view.js';
 
 // ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
@@ -143,15 +143,6 @@ const READ_CHUNK = 256 * 1024;
 /** Bound on cached lstat answers (a few hundred bytes each). */
 const STAT_CACHE_ENTRIES = 8192;
 
-const TYPES: Record<number, FileType> = {
-  0o100000: 'file',
-  0o040000: 'directory',
-  0o120000: 'symlink',
-  0o060000: 'block',
-  0o020000: 'char',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-};
 
 class ExtFileSystem extends ResolvingFileSystem {
   protected readonly ops: ResolveOps;
@@ -263,7 +254,7 @@ class ExtFileSystem extends ResolvingFileSystem {
 
 function toStat(s: Ext2Stats): FileStat {
   return {
-    type: TYPES[s.mode & 0o170000] ?? 'unknown',
+    type: fileTypeOfMode(s.mode),
     mode: s.mode,
     uid: s.uid,
     gid: s.gid,
