@@ -5,10 +5,9 @@
 // FUZZ_SECONDS; the test suite runs a short seeded round through `fuzzExt`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isXenkitError } from '@xenkit/core';
-import { buildTree, exec, makeFs, mutate, rng, tempDir } from '@xenkit/fixtures';
-import { BufferSource, openExtFileSystem, type ReadOnlyFileSystem } from '../src/index.js';
-import { fuzzLoop, runIfMain, type LoopOptions, type LoopResult } from './harness.js';
+import { buildTree, exec, makeFs, tempDir, type Rng } from '@xenkit/fixtures';
+import { openExtFileSystem } from '../src/index.js';
+import { fuzzFilesystem, runIfMain, type LoopOptions, type LoopResult } from './harness.js';
 
 const MiB = 1024 * 1024;
 const MUTATE_WITHIN = 512 * 1024;
@@ -38,38 +37,9 @@ export function buildExtCorpus(): Uint8Array[] {
   }
 }
 
-async function walk(fs: ReadOnlyFileSystem, dir: string, budget: { left: number }): Promise<void> {
-  for (const name of await fs.readdir(dir)) {
-    if (--budget.left <= 0) return;
-    const p = `${dir === '/' ? '' : dir}/${name}`;
-    try {
-      const st = await fs.lstat(p);
-      if (st.type === 'directory') await walk(fs, p, budget);
-      else if (st.type === 'file') await fs.readFile(p, { maxBytes: MiB });
-      else if (st.type === 'symlink') await fs.exists(p);
-    } catch (e) {
-      if (!isXenkitError(e)) throw e;
-    }
-  }
-}
-
 export async function fuzzExt(options: LoopOptions & { corpus?: Uint8Array[] }): Promise<LoopResult> {
-  const corpus = options.corpus ?? buildExtCorpus();
-  const r = rng(options.seed);
-  return fuzzLoop('ext fuzz', options, async (iteration) => {
-    const img = r.pick(corpus);
-    const undo = mutate(img, r, 1 + r.int(16), { position: () => r.int(Math.min(MUTATE_WITHIN, img.length)) });
-    try {
-      const fs = await openExtFileSystem(new BufferSource(img, `fuzz#${iteration}`));
-      try {
-        await walk(fs, '/', { left: MAX_ENTRIES });
-      } finally {
-        await fs.close();
-      }
-    } finally {
-      undo();
-    }
-  });
+  const within = (img: Uint8Array, r: Rng): number => r.int(Math.min(MUTATE_WITHIN, img.length));
+  return fuzzFilesystem('ext fuzz', options, options.corpus ?? buildExtCorpus(), within, (source) => openExtFileSystem(source), MAX_ENTRIES);
 }
 
 await runIfMain(import.meta.url, 'ext fuzz', fuzzExt);

@@ -28,6 +28,7 @@ export type { OpenFsOptions } from './fs/volume-view.js';
 export { openExtFileSystem, type OpenExtOptions } from './fs/ext.js';
 export { openIso9660FileSystem, Iso9660FileSystem } from './fs/iso9660.js';
 export { openVfatFileSystem, VfatFileSystem } from './fs/vfat.js';
+export { openXfsFileSystem } from './fs/xfs.js';
 export { HostTreeFileSystem } from './fs/host-tree.js';
 // For views that resolve paths themselves (a union of mounted volumes): the shared resolver and base.
 export { resolvePath, type ResolveOps } from './fs/resolve.js';

@@ -2,6 +2,12 @@ import type { BlockSource, Extent } from '@xenkit/disk';
 
 /** Cache granule: small enough that scattered metadata reads stay cheap, large enough for read-ahead. */
 const WINDOW = 32 * 1024;
+/**
+ * Most windows fetched in one source read. libext2fs reads a file one block at a time, so a kernel
+ * would otherwise cost one host read (a thread-pool round trip) per 32 KiB; sequential misses double
+ * the read-ahead up to this, which also bounds what is read past the end of the file.
+ */
+const MAX_AHEAD = 16;
 
 /**
  * A bounded LRU cache of aligned 32 KiB windows in front of an image. libext2fs reads one filesystem
@@ -11,6 +17,9 @@ const WINDOW = 32 * 1024;
  */
 export class CachedSource implements BlockSource {
   private readonly windows = new Map<number, Uint8Array>();
+  /** Where the last fetch from the source ended, and how many windows it fetched. */
+  private fetchedUpTo = -1;
+  private ahead = 1;
 
   constructor(
     private readonly inner: BlockSource,
@@ -37,10 +46,14 @@ export class CachedSource implements BlockSource {
       this.windows.set(start, hit);
       return hit;
     }
-    const data = await this.inner.read(start, Math.min(WINDOW, this.size - start));
-    this.windows.set(start, data);
-    if (this.windows.size > this.maxWindows) this.windows.delete(this.windows.keys().next().value as number);
-    return data;
+    this.ahead = start === this.fetchedUpTo ? Math.min(this.ahead * 2, MAX_AHEAD) : 1;
+    const data = await this.inner.read(start, Math.min(WINDOW * this.ahead, this.size - start));
+    this.fetchedUpTo = start + data.length;
+    for (let at = 0; at < data.length; at += WINDOW) {
+      this.windows.set(start + at, data.subarray(at, Math.min(at + WINDOW, data.length)));
+      if (this.windows.size > this.maxWindows) this.windows.delete(this.windows.keys().next().value as number);
+    }
+    return this.windows.get(start) ?? data.subarray(0, Math.min(WINDOW, data.length));
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

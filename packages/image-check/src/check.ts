@@ -176,8 +176,8 @@ function diskOnlyContext(target: Target): CheckContext {
 
 function noRootReason(target: Target): string {
   const types = [...new Set(target.volumes.map((v) => v.fsType).filter((t): t is string => !!t && t !== 'swap' && t !== 'LVM2_member'))];
-  const unreadable = types.filter((t) => !/^ext[234]/.test(t));
+  const unreadable = types.filter((t) => !/^(ext[234]|xfs$)/.test(t));
   return unreadable.length > 0
-    ? `no readable Linux root: xenkit reads ext2/3/4, and this image's filesystems are ${types.join(', ')}`
+    ? `no readable Linux root: xenkit reads ext2/3/4 and xfs, and this image's filesystems are ${types.join(', ')}`
     : `no Linux root filesystem found on ${target.volumes.length} volume(s)`;
 }

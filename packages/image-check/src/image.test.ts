@@ -116,16 +116,27 @@ describe('check IMAGE', () => {
     await expect(checkImage({ image: img.path }, { osRoot: '/dev/sda9' })).rejects.toThrow(/E_OS_NOT_FOUND|no operating system with root/);
   });
 
-  it('judges an xfs root by the disk alone: nova cannot resize xfs', async () => {
-    const img = buildImage({ dir: `${tmp.path}/xfs`, name: 'xfs', table: 'mbr', partitions: [{ sizeMiB: 320, fs: 'xfs' }] });
-    // No readable root is unreadable input (exit 2); the disk-level verdict rides in the details.
+  it('reads an xfs root (mkfs.xfs -p, no mount) as check --root reads its tree; only nova\'s resize rule fails', async () => {
+    const img = buildImage({ dir: `${tmp.path}/xfs`, name: 'xfs', table: 'mbr', partitions: [{ sizeMiB: 320, fs: 'xfs', tree: good, uuid: ROOT_UUID }] });
+    const r = await checkImage({ image: img.path });
+    expect(novaOnParted(img.rawPath)).toBe('Disk contains a filesystem we are unable to resize: xfs');
+    expect(r.checks.find((c) => c.id === 'auto-disk-config')?.summary).toContain('unable to resize: xfs');
+    expect(r.os).toMatchObject({ root: '/dev/sda1', distro: 'debian', majorVersion: 12, minorVersion: 5 });
+    const { ['auto-disk-config']: _a, ...fromImage } = statuses(r);
+    const { ['auto-disk-config']: _b, ...fromTree } = statuses(await checkImage({ root: good }));
+    expect(fromImage).toEqual(fromTree);
+    expect(Object.values(fromImage)).not.toContain('error');
+    expect(r.verdict).toBe('fail');
+  });
+
+  it('judges an xfs volume without a Linux root by the disk alone: unreadable input (exit 2), disk results in the details', async () => {
+    const img = buildImage({ dir: `${tmp.path}/xfs-empty`, name: 'xfs', table: 'mbr', partitions: [{ sizeMiB: 320, fs: 'xfs' }] });
     const err = await checkImage({ image: img.path }).then(
       () => null,
       (e: unknown) => e as { code: string; message: string; details: { checks: { id: string; summary: string }[] } },
     );
-    expect(novaOnParted(img.rawPath)).toBe('Disk contains a filesystem we are unable to resize: xfs');
     expect(err?.code).toBe('E_NO_OS');
-    expect(err?.message).toContain('xfs');
+    expect(err?.message).toContain('no Linux root filesystem found');
     expect(err?.details.checks.map((c) => c.id)).toEqual(['auto-disk-config']);
     expect(err?.details.checks[0]?.summary).toContain('unable to resize: xfs');
   });

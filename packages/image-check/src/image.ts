@@ -1,4 +1,4 @@
-import { openDisk, openExtFileSystem, probeDisk, type DiskLayout, type Volume } from '@xenkit/disk';
+import { openDisk, openExtFileSystem, openXfsFileSystem, probeDisk, type DiskLayout, type Volume } from '@xenkit/disk';
 import { silentLogger, type Logger } from '@xenkit/core';
 import { CachedSource } from './cache.js';
 import type { Target } from './check.js';
@@ -77,15 +77,20 @@ export function diskFacts(layout: DiskLayout): DiskFacts {
 
 /**
  * Open an image (raw, qcow2, VHD, with backing chains) as a check target: its partition table, LVM
- * and filesystems probed from superblocks; ext2/3/4 volumes readable through libext2fs. Other
- * filesystems (xfs, btrfs) are listed but cannot be opened.
+ * and filesystems probed from superblocks; ext2/3/4 volumes readable through libext2fs, xfs through
+ * @xenkit/disk's own reader. Other filesystems (btrfs) are listed but cannot be opened.
  */
 export async function openImageTarget(path: string, logger: Logger = silentLogger): Promise<Target & { layout: DiskLayout }> {
   const disk = await openDisk(path, { logger });
   try {
     const layout = await probeDisk(disk, { path });
     const cached = new CachedSource(disk);
-    const volumes = guestVolumes(layout, async (v) => (v.filesystem && EXT.has(v.filesystem.type) ? openExtFileSystem(cached, v, { logger }) : null));
+    const volumes = guestVolumes(layout, async (v) => {
+      const type = v.filesystem?.type;
+      if (type && EXT.has(type)) return openExtFileSystem(cached, v, { logger });
+      if (type === 'xfs') return openXfsFileSystem(cached, v);
+      return null;
+    });
     return {
       source: { kind: 'image', path, format: disk.format },
       volumes,

@@ -40,7 +40,7 @@ export async function inspectImage(input: CheckInput, options: { logger?: Logger
   try {
     const guests = await findGuests(target.volumes, logger);
     if (guests.length === 0) {
-      throw new ImageCheckInputError('E_NO_OS', `${target.source.path}: no Linux root filesystem found (xenkit reads ext2/3/4; volumes: ${target.volumes.map((v) => `${v.device} ${v.fsType ?? '?'}`).join(', ')})`, {
+      throw new ImageCheckInputError('E_NO_OS', `${target.source.path}: no Linux root filesystem found (xenkit reads ext2/3/4 and xfs; volumes: ${target.volumes.map((v) => `${v.device} ${v.fsType ?? '?'}`).join(', ')})`, {
         path: target.source.path,
       });
     }

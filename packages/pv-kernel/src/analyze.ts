@@ -5,7 +5,6 @@ import { isBzImage, locatePayload, protocolString, readSetupHeader } from './bzi
 import { detectCodec, openDecoder, sizeHint, type Codec } from './codecs/index.js';
 import { ElfReader, machineName } from './elf.js';
 import { KernelError } from './errors.js';
-import { Lz4SeekableImage } from './codecs/lz4-seek.js';
 import { ProgressiveImage, type KernelImage } from './image.js';
 import { diskImageKind, locateFileInImage, readHead, type ImageKernelSource } from './in-image.js';
 import type { XenNote } from './notes.js';
@@ -169,11 +168,12 @@ export async function analyzeKernel(input: KernelInput, options: AnalyzeOptions 
 
   let image: KernelImage;
   if (codec === 'lz4') {
+    const { Lz4SeekableImage } = await import('./codecs/lz4-seek.js');
     image = new Lz4SeekableImage(payload, cap, label);
   } else if (codec === 'none') {
     image = new ProgressiveImage(null, Math.max(cap, payload.length), label, payload);
   } else {
-    const source = openDecoder(codec, payload, label, cap);
+    const source = await openDecoder(codec, payload, label, cap);
     image = new ProgressiveImage(source, cap, label, undefined, sizeHint(payload));
   }
   try {

@@ -61,7 +61,7 @@ describe('every payload codec on the real Debian kernel', () => {
 
   it.each(CODECS)('%s: decoding the whole payload reproduces the ELF byte for byte', async (codec) => {
     const hash = createHash('sha256');
-    const source = openDecoder(codec, payloads.get(codec) as Buffer, codec);
+    const source = await openDecoder(codec, payloads.get(codec) as Buffer, codec);
     for (;;) {
       const step = await source.next();
       if (step.done) break;

@@ -15,6 +15,7 @@ let root: BuiltImage; // MBR, p1 ext4 root with /boot/vmlinuz-… and /vmlinuz -
 let split: BuiltImage; // MBR, p1 ext2 /boot, p2 ext4 root whose /boot is an empty mount point
 let twice: BuiltImage; // two ext4 partitions that both hold /boot/vmlinuz-small
 let whole: BuiltImage; // ext4 over the whole disk, no partition table, no kernel
+let xfsBoot: BuiltImage; // MBR, p1 xfs /boot (CentOS/RHEL 7 style), p2 ext4 root
 let small: string;
 
 beforeAll(async () => {
@@ -36,6 +37,7 @@ beforeAll(async () => {
   const a = buildTree(join(tmp.path, 'a'), { 'boot/vmlinuz-small': readFileSync(small) });
   const b = buildTree(join(tmp.path, 'b'), { 'boot/vmlinuz-small': readFileSync(small), 'swapfile': 'x' });
   twice = buildImage({ dir: tmp.path, name: 'twice', table: 'gpt', partitions: [{ sizeMiB: 4, fs: 'ext4', tree: a }, { sizeMiB: 4, fs: 'ext4', tree: b }] });
+  xfsBoot = buildImage({ dir: tmp.path, name: 'xfsboot', table: 'mbr', partitions: [{ sizeMiB: 300, fs: 'xfs', tree: bootTree }, { sizeMiB: 8, fs: 'ext4', tree: sysTree }] });
   whole = buildImage({ dir: tmp.path, name: 'whole', table: 'none', partitions: [{ sizeMiB: 4, fs: 'ext4', tree: buildTree(join(tmp.path, 'w'), { 'etc/hostname': 'x\n' }) }] });
 }, 240_000);
 
@@ -73,6 +75,12 @@ describe('a kernel inside a disk image', () => {
     const named = await analyzeKernel({ image: split.path, path: `/boot/${name}`, volume: 'p1' });
     expect(named.notes).toEqual(host.notes);
     await expect(analyzeKernel({ image: split.path, path: '/vmlinuz', volume: 'p2' })).rejects.toMatchObject({ code: 'E_KERNEL_NOT_IN_IMAGE' });
+  });
+
+  it('reads the kernel from an xfs /boot partition, as on CentOS/RHEL 7', async () => {
+    const a = await analyzeKernel({ image: xfsBoot.path, path: `/boot/${name}` }, { exhaustive: true });
+    sameKernel(a);
+    expect(a.image).toMatchObject({ volume: 'p1', filesystem: 'xfs', path: `/${name}` });
   });
 
   it('refuses to guess when two volumes hold the path, and --volume settles it', async () => {

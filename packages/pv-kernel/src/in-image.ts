@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { InputError, UsageError, XenkitError, silentLogger, type Logger } from '@xenkit/core';
-import { openDisk, openExtFileSystem, probeDisk, type Disk, type DiskLayout, type ReadOnlyFileSystem, type Volume } from '@xenkit/disk';
+import { openDisk, openExtFileSystem, openXfsFileSystem, probeDisk, type Disk, type DiskLayout, type ReadOnlyFileSystem, type Volume } from '@xenkit/disk';
 
 /** Where a kernel inside a disk image was found. */
 export interface ImageKernelSource {
@@ -25,12 +25,20 @@ export interface LocatedFile {
 }
 
 export interface LocateOptions {
-  /** probeDisk's volume id; without it the one ext volume holding the path is used. */
+  /** probeDisk's volume id; without it the one ext/xfs volume holding the path is used. */
   volume?: string;
   logger?: Logger;
 }
 
 const EXT_TYPES = new Set(['ext2', 'ext3', 'ext4', 'ext4dev']);
+/** Filesystems a kernel can be read from: ext2/3/4 through libext2fs and xfs (CentOS/RHEL 7+ /boot). */
+const READABLE = new Set([...EXT_TYPES, 'xfs']);
+
+function openReadable(disk: Disk, volume: Volume, description: string, logger: Logger): Promise<ReadOnlyFileSystem> {
+  return volume.filesystem?.type === 'xfs'
+    ? openXfsFileSystem(disk, volume, { description })
+    : openExtFileSystem(disk, volume, { description, logger });
+}
 
 /**
  * Open the filesystem inside `image` that holds `path`. A separate /boot filesystem is mounted at /boot, so
@@ -50,7 +58,7 @@ export async function locateFileInImage(image: string, path: string, options: Lo
   };
   try {
     const layout = await probeDisk(disk, { path: image });
-    const ext = layout.volumes.filter((v) => EXT_TYPES.has(v.filesystem?.type ?? ''));
+    const ext = layout.volumes.filter((v) => READABLE.has(v.filesystem?.type ?? ''));
     let candidates: Volume[];
     if (options.volume !== undefined) {
       const chosen = layout.volumes.find((v) => v.id === options.volume);
@@ -59,8 +67,8 @@ export async function locateFileInImage(image: string, path: string, options: Lo
           details: { image, volume: options.volume, volumes: layout.volumes.map((v) => v.id) },
         });
       }
-      if (!EXT_TYPES.has(chosen.filesystem?.type ?? '')) {
-        throw new InputError('E_KERNEL_IMAGE_FS', `${image} (${chosen.id}) holds ${chosen.filesystem?.type ?? 'no filesystem'}, not ext2/3/4; xenkit reads kernels from ext filesystems (ext volumes: ${describe(ext) || 'none'})`, {
+      if (!READABLE.has(chosen.filesystem?.type ?? '')) {
+        throw new InputError('E_KERNEL_IMAGE_FS', `${image} (${chosen.id}) holds ${chosen.filesystem?.type ?? 'no filesystem'}, not ext2/3/4 or xfs; xenkit reads kernels from those filesystems (readable volumes: ${describe(ext) || 'none'})`, {
           details: { image, volume: chosen.id, filesystem: chosen.filesystem?.type ?? null },
         });
       }
@@ -68,7 +76,7 @@ export async function locateFileInImage(image: string, path: string, options: Lo
     } else {
       candidates = ext;
       if (ext.length === 0) {
-        throw new InputError('E_KERNEL_IMAGE_NO_EXT', `${image} has no ext2/3/4 filesystem to read ${path} from (volumes: ${describe(layout.volumes) || 'none'})`, {
+        throw new InputError('E_KERNEL_IMAGE_NO_EXT', `${image} has no ext2/3/4 or xfs filesystem to read ${path} from (volumes: ${describe(layout.volumes) || 'none'})`, {
           details: { image, volumes: layout.volumes.map((v) => v.id) },
         });
       }
@@ -86,7 +94,7 @@ export async function locateFileInImage(image: string, path: string, options: Lo
       return { fs: hit.fs, source, close: closeAll };
     }
     if (hits.length === 0) {
-      const where = options.volume !== undefined ? `volume ${options.volume}` : `any ext volume (${describe(candidates)})`;
+      const where = options.volume !== undefined ? `volume ${options.volume}` : `any ext/xfs volume (${describe(candidates)})`;
       throw new InputError('E_KERNEL_NOT_IN_IMAGE', `${image}: ${path} is not a file on ${where}`, {
         details: { image, path, volumes: candidates.map((v) => v.id) },
       });
@@ -111,13 +119,13 @@ async function search(disk: Disk, volumes: Volume[], path: string, image: string
   const systems: Array<{ volume: Volume; fs: ReadOnlyFileSystem }> = [];
   for (const volume of volumes) {
     try {
-      const fs = await openExtFileSystem(disk, volume, { description: `${volume.filesystem?.type ?? 'ext'} on ${image} (${volume.id})`, logger });
+      const fs = await openReadable(disk, volume, `${volume.filesystem?.type ?? 'ext'} on ${image} (${volume.id})`, logger);
       open.push(fs);
       systems.push({ volume, fs });
     } catch (error) {
       // One unreadable volume must not hide the kernel on another; a volume named with --volume must open.
       if (volumes.length === 1 || !(error instanceof XenkitError)) throw error;
-      logger.debug({ volume: volume.id, err: error.message }, 'skipping an ext volume that does not open');
+      logger.debug({ volume: volume.id, err: error.message }, 'skipping a volume that does not open');
     }
   }
   const isFile = async (fs: ReadOnlyFileSystem, p: string): Promise<boolean> => (await fs.exists(p)) && (await fs.stat(p)).type === 'file';

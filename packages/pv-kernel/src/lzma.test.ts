@@ -28,7 +28,7 @@ beforeAll(() => {
 
 async function decodeAll(codec: Codec, bytes: Uint8Array): Promise<string> {
   const hash = createHash('sha256');
-  const source = openDecoder(codec, bytes, codec);
+  const source = await openDecoder(codec, bytes, codec);
   for (;;) {
     const step = await source.next();
     if (step.done) break;

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { NOVA_RULES } from '@xenkit/image-cache';
 import { runCaptured } from '../test-helpers/capture.js';
+import { CACHE_NOVA_RULES } from './cache.js';
 
 const DAY = 86400;
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
@@ -167,6 +169,10 @@ describe('xenkit cache: bad input', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`^${code}: `));
     expect(readdirSync(t.base).sort()).toEqual(before);
+  });
+
+  it('offers exactly the nova rules image-cache knows', () => {
+    expect(CACHE_NOVA_RULES).toEqual(NOVA_RULES);
   });
 
   it('rejects unknown --nova-rules as a usage error', async () => {

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage, tempDir } from '@xenkit/fixtures';
+import { checkIds } from '@xenkit/image-check';
+import { CHECK_IDS } from './check.js';
 import { runCaptured } from '../test-helpers/capture.js';
 import { debianTree } from '../test-helpers/debian-tree.js';
 
@@ -40,6 +42,13 @@ describe('xenkit check', () => {
     expect((xml.match(/<testcase /g) ?? []).length).toBe(8);
     expect(xml).toContain('<testcase classname="xenkit.image-check" name="cloud-init">');
     expect(xml).toContain('<failure message="cloud-init is not installed');
+  });
+
+  it('--help lists exactly the check ids image-check knows', async () => {
+    expect(CHECK_IDS).toEqual(checkIds());
+    const r = await runCaptured(['check', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain(checkIds().join(', '));
   });
 
   it('exits 2 on unknown check ids, missing input and a file that is no image', async () => {

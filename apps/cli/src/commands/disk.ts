@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { inspectDisk, type DiskReport, type Volume } from '@xenkit/disk';
+import type { DiskReport, Volume } from '@xenkit/disk';
 import { emit, type Style } from '../context.js';
 import { bytes, table } from '../format.js';
 import type { CommandModule } from '../program.js';
@@ -10,6 +10,7 @@ export const diskCommand: CommandModule = (ctx) =>
     .argument('<image>', 'raw, qcow2 or VHD image (format detected by content)')
     .option('--confine-backing <dir>', 'refuse backing files (qcow2 backing names, VHD parents) outside this directory, symlinks resolved; for untrusted images')
     .action(async (image: string, o: { confineBacking?: string }) => {
+      const { inspectDisk } = await import('@xenkit/disk');
       const report = await inspectDisk(image, { logger: ctx.logger, ...(o.confineBacking === undefined ? {} : { confineBackingTo: o.confineBacking }) });
       emit(ctx, report, renderDisk);
     });

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '@xenkit/core';
-import { inspectImage, inspectXml, type InspectReport } from '@xenkit/image-check';
+import type { InspectReport } from '@xenkit/image-check';
 import { emit, type Style } from '../context.js';
 import type { CommandModule } from '../program.js';
 
@@ -37,6 +37,7 @@ export const inspectCommand: CommandModule = (ctx) =>
       if (flags.xml && ctx.globals.json) {
         throw new UsageError('E_USAGE', '--xml and --json each choose the output format: give one of them (see xenkit inspect --help)');
       }
+      const { inspectImage, inspectXml } = await import('@xenkit/image-check');
       const report = await inspectImage(flags.root !== undefined ? { root: flags.root } : { image: image as string }, { logger: ctx.logger });
       if (flags.xml) {
         ctx.stdout.write(inspectXml(report));

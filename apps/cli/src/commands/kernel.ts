@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '@xenkit/core';
-import { analyzeKernel, type KernelAnalysis } from '@xenkit/pv-kernel';
+import type { KernelAnalysis } from '@xenkit/pv-kernel';
 import { emit, type CliContext, type Style } from '../context.js';
 
 /**
@@ -19,6 +19,7 @@ export const kernelCommand = (ctx: CliContext): Command =>
         throw new UsageError('E_USAGE', '--volume needs --path (the kernel\'s path inside the image)');
       }
       const input = opts.path === undefined ? file : { image: file, path: opts.path, ...(opts.volume !== undefined ? { volume: opts.volume } : {}) };
+      const { analyzeKernel } = await import('@xenkit/pv-kernel');
       const analysis = await analyzeKernel(input, { exhaustive: opts.exhaustive, logger: ctx.logger });
       if (!analysis.verdict.pv) ctx.exitCode = 1;
       emit(ctx, analysis, render);

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '@xenkit/core';
-import { startLab } from '@xenkit/xapi-sim';
 import { emit, type CliContext } from '../context.js';
 import type { CommandModule } from '../program.js';
 
@@ -53,6 +52,7 @@ export const labCommand: CommandModule = (ctx: CliContext) =>
       const vms = integer('vms', opts.vms, 0, 100_000);
       // Without XENKIT_LAB_PASSWORD, startLab picks 'xenkit' on loopback and a random password elsewhere.
       const password = ctx.env.XENKIT_LAB_PASSWORD;
+      const { startLab } = await import('@xenkit/xapi-sim');
       const stop = stopOnSignals((signal) => ctx.logger.info({ signal }, 'lab: stopping'));
       const lab = await startLab({
         port,

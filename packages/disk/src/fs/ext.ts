@@ -6,7 +6,7 @@ import { extGeometryProblem } from '../probe/ext.js';
 import { FsError, type FsErrorCode } from './errors.js';
 import type { ResolveOps } from './resolve.js';
 import { ResolvingFileSystem } from './resolving.js';
-import type { FileStat, FileType, ReadOnlyFileSystem } from './types.js';
+import { fileTypeOfMode, type FileStat, type ReadOnlyFileSystem } from './types.js';
 import { volumeView, type OpenFsOptions } from './volume-view.js';
 
 // ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
@@ -140,20 +140,20 @@ const O_RDONLY = 0;
 const O_NOFOLLOW = 0o400000;
 const O_NOATIME = 0o1000000;
 const READ_CHUNK = 256 * 1024;
+/** Bound on cached lstat answers (a few hundred bytes each). */
+const STAT_CACHE_ENTRIES = 8192;
 
-const TYPES: Record<number, FileType> = {
-  0o100000: 'file',
-  0o040000: 'directory',
-  0o120000: 'symlink',
-  0o060000: 'block',
-  0o020000: 'char',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-};
 
 class ExtFileSystem extends ResolvingFileSystem {
   protected readonly ops: ResolveOps;
   private closed = false;
+  /**
+   * lstat results by canonical path, misses included. Path resolution lstats every component of
+   * every path, and libext2fs walks from the root for each, so callers probing many files under
+   * /etc/systemd/… would otherwise repeat the same directory lookups (and their thrown ENOENTs)
+   * hundreds of times. The filesystem is opened read-only, so an answer never goes stale.
+   */
+  private readonly stats = new Map<string, FileStat | null>();
 
   constructor(
     private readonly module: Ext2Module,
@@ -165,13 +165,19 @@ class ExtFileSystem extends ResolvingFileSystem {
     super();
     this.ops = {
       lstatCanonical: async (p) => {
+        const known = this.stats.get(p);
+        if (known !== undefined) return known;
+        let stat: FileStat | null;
         try {
-          return toStat(await this.call(p, () => this.fs.promises.lstat(p)));
+          stat = toStat(await this.call(p, () => this.fs.promises.lstat(p)));
         } catch (e) {
           const errno = e instanceof FsError ? e.details.errno : undefined;
-          if (errno === 'ENOENT' || errno === 'ENOTDIR') return null;
-          throw e;
+          if (errno === 'ENOENT' || errno === 'ENOTDIR') stat = null;
+          else throw e;
         }
+        if (this.stats.size >= STAT_CACHE_ENTRIES) this.stats.clear();
+        this.stats.set(p, stat);
+        return stat;
       },
       readlinkCanonical: (p) => this.call(p, () => this.fs.promises.readlink(p)),
     };
@@ -217,13 +223,13 @@ class ExtFileSystem extends ResolvingFileSystem {
       let done = 0;
       while (done < size) {
         const chunk = Math.min(size - done, READ_CHUNK);
-        const buf = new Uint8Array(chunk);
-        const { bytesRead } = await this.fs.promises.read(fd, buf, 0, chunk, done);
+        // Straight into the result: a kernel is read whole, and a bounce buffer would copy it twice.
+        const { bytesRead } = await this.fs.promises.read(fd, out, done, chunk, done);
         if (bytesRead === 0) break;
-        out.set(buf.subarray(0, bytesRead), done);
         done += bytesRead;
       }
-      return done === size ? out : out.subarray(0, done);
+      // slice, not subarray: past `done` the buffer may hold bytes libext2fs's pool had from elsewhere.
+      return done === size ? out : out.slice(0, done);
     } finally {
       await this.fs.promises.close(fd);
     }
@@ -232,6 +238,7 @@ class ExtFileSystem extends ResolvingFileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stats.clear();
     if (abortedModules.has(this.module)) return;
     try {
       await this.module.umount(this.fs);
@@ -247,7 +254,7 @@ class ExtFileSystem extends ResolvingFileSystem {
 
 function toStat(s: Ext2Stats): FileStat {
   return {
-    type: TYPES[s.mode & 0o170000] ?? 'unknown',
+    type: fileTypeOfMode(s.mode),
     mode: s.mode,
     uid: s.uid,
     gid: s.gid,

@@ -11,6 +11,21 @@
  */
 export type FileType = 'file' | 'directory' | 'symlink' | 'block' | 'char' | 'fifo' | 'socket' | 'unknown';
 
+const TYPES: Record<number, FileType> = {
+  0o100000: 'file',
+  0o040000: 'directory',
+  0o120000: 'symlink',
+  0o060000: 'block',
+  0o020000: 'char',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+};
+
+/** The file type an st_mode's S_IFMT bits name. */
+export function fileTypeOfMode(mode: number): FileType {
+  return TYPES[mode & 0o170000] ?? 'unknown';
+}
+
 export interface FileStat {
   type: FileType;
   /** Permission bits and file type bits, as st_mode. */

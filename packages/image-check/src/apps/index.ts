@@ -4,7 +4,6 @@ import { listDir, readBytes, readText } from '../text.js';
 import { parseApkInstalled } from './apk.js';
 import { parseDpkgStatus } from './dpkg.js';
 import { parsePacmanDesc } from './pacman.js';
-import { readRpmSqlite } from './rpm.js';
 import { MAX_PACKAGES, type Application } from './types.js';
 
 export type { Application } from './types.js';
@@ -40,6 +39,8 @@ export async function listApplications(fs: ReadOnlyFileSystem, packageFormat: st
       const db = await guard(`${dir}/rpmdb.sqlite`, () => readBytes(fs, `${dir}/rpmdb.sqlite`, MAX_DB_BYTES));
       if (!db) continue;
       const wal = await guard(`${dir}/rpmdb.sqlite-wal`, () => readBytes(fs, `${dir}/rpmdb.sqlite-wal`, MAX_DB_BYTES));
+      // The SQLite reader is loaded only for rpm guests.
+      const { readRpmSqlite } = await import('./rpm.js');
       return readRpmSqlite(db, `${dir}/rpmdb.sqlite`, wal ?? undefined);
     }
   }

@@ -1,5 +1,4 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
-import { parse } from 'yaml';
 import { isFile, listDir, readText } from '../text.js';
 
 /** cloud-init's merged system config: /etc/cloud/cloud.cfg then cloud.cfg.d/*.cfg in name order. */
@@ -23,10 +22,13 @@ export async function readCloudConfig(fs: ReadOnlyFileSystem): Promise<CloudConf
   const merged: Record<string, unknown> = {};
   const present: string[] = [];
   const broken: string[] = [];
+  // The YAML parser is loaded only for an image that has cloud-init config to parse.
+  let parse: typeof import('yaml').parse | undefined;
   for (const f of files) {
     const text = await readText(fs, f);
     if (text === null) continue;
     present.push(f);
+    parse ??= (await import('yaml')).parse;
     try {
       const doc = parse(text, { maxAliasCount: 100 }) as unknown;
       if (doc && typeof doc === 'object' && !Array.isArray(doc)) Object.assign(merged, doc);

@@ -1,11 +1,4 @@
 import type { ChunkSource } from '../image.js';
-import { bunzip2 } from './bzip2.js';
-import { gunzipChunks } from './gzip.js';
-import { lz4Legacy } from './lz4.js';
-import { unlzma } from './lzma.js';
-import { unlzop } from './lzo.js';
-import { unxz } from './xz.js';
-import { unzstd } from './zstd.js';
 
 export type Codec = 'gzip' | 'bzip2' | 'lzma' | 'xz' | 'lzo' | 'lz4' | 'zstd';
 
@@ -33,18 +26,20 @@ export function detectCodec(payload: Uint8Array): Codec | null {
 /** `cap` bounds what a decoder may allocate for its window: nothing past the output cap is ever kept. */
 type Decoder = (input: Uint8Array, label: string, cap: number) => Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
 
-const decoders: Record<Codec, Decoder> = {
-  gzip: (input, label) => gunzipChunks(input, label),
-  bzip2: (input, label) => bunzip2(input, label),
-  lzma: (input, label, cap) => unlzma(input, label, cap),
-  xz: (input, label, cap) => unxz(input, label, cap),
-  lzo: (input, label) => unlzop(input, label),
-  lz4: (input, label) => lz4Legacy(input, label),
-  zstd: (input, label, cap) => unzstd(input, label, cap),
+// A kernel uses one codec, so only that decoder is loaded: the others (fzstd, seek-bzip, the LZMA core)
+// would cost every `xenkit check` their module loading for nothing.
+const decoders: Record<Codec, () => Promise<Decoder>> = {
+  gzip: async () => (await import('./gzip.js')).gunzipChunks,
+  bzip2: async () => (await import('./bzip2.js')).bunzip2,
+  lzma: async () => (await import('./lzma.js')).unlzma,
+  xz: async () => (await import('./xz.js')).unxz,
+  lzo: async () => (await import('./lzo.js')).unlzop,
+  lz4: async () => (await import('./lz4.js')).lz4Legacy,
+  zstd: async () => (await import('./zstd.js')).unzstd,
 };
 
-export function openDecoder(codec: Codec, input: Uint8Array, label: string, cap = 256 << 20): ChunkSource {
-  return decoders[codec](input, label, cap);
+export async function openDecoder(codec: Codec, input: Uint8Array, label: string, cap = 256 << 20): Promise<ChunkSource> {
+  return (await decoders[codec]())(input, label, cap);
 }
 
 /**

@@ -49,8 +49,20 @@ export function randomTree(r: Rng, depth: number): unknown {
       return o;
     }
     default: {
+      if (r() < 0.15) return randomRecords(r, depth - 1);
       const n = Math.floor(r() * 5);
       return Array.from({ length: n }, () => randomTree(r, depth - 1));
     }
   }
+}
+
+/**
+ * Records the way XAPI sends them: several structs with the same 13–30 members in the same order, so
+ * the decoder learns their shape and builds the later ones from it.
+ */
+export function randomRecords(r: Rng, depth: number): Record<string, unknown>[] {
+  const keys = Array.from({ length: 13 + Math.floor(r() * 18) }, (_, i) => `${randomString(r, 4)}f${i}`);
+  return Array.from({ length: 2 + Math.floor(r() * 4) }, () =>
+    Object.fromEntries(keys.map((k) => [k, randomTree(r, Math.max(0, depth - 1))])),
+  );
 }

@@ -1,14 +1,17 @@
-import { StringDecoder } from 'node:string_decoder';
 import { XapiProtocolError } from '../errors.js';
 import { parseXapiDate } from './datetime.js';
+import { buildStruct, ShapeNode, shapeRoot, shapeStep } from './struct-shapes.js';
+import { completeUtf8, decodeEntities, indexOfSeq, intern, isSpace, startsWith } from './xml-text.js';
 
 /**
  * A streaming XML-RPC decoder: feed it the response body chunk by chunk, as it arrives, and it builds
- * the values without an XML DOM. Chunks are batched to 512 KiB and UTF-8-decoded once
- * (StringDecoder carries split characters over); the scanner then walks the text with indexOf and
- * charCodeAt and takes values as substrings, so no native call is made per value. It understands exactly XML-RPC's vocabulary and dispatches tags on
- * character codes, which is what makes a 14 MB `VM.get_all_records` decode several times faster than
- * expat-based clients.
+ * the values without an XML DOM. Chunks are batched to 512 KiB and UTF-8-decoded once (a tag or a
+ * character split between batches is carried over as bytes); the scanner walks the text with indexOf
+ * and charCodeAt, dispatches tags on character codes and takes values as substrings, so no native call
+ * is made per value. What made it fast on a 14 MB `VM.get_all_records` (measured, bench/): member
+ * names come from an intern table (no string per name), records are built from a learned shape in one
+ * allocation (struct-shapes.ts: no dictionary-mode objects), a closing tag is checked only against the
+ * open one, and entity references are replaced by indexOf, not a regex callback.
  *
  * Values: untyped and `<string>` → string; `<int>`/`<i4>` → number (bigint past 2^53); `<i8>` → bigint;
  * `<double>` → number; `<boolean>` → boolean; `<dateTime.iso8601>` → Date; `<base64>` → Buffer;
@@ -50,10 +53,14 @@ const MAX_DEPTH = 512;
 const BATCH_BYTES = 512 * 1024;
 const MAX_PENDING_TAG = 64 * 1024;
 
-interface Frame {
-  array: unknown[] | null;
-  struct: Record<string, unknown> | null;
-  name: string | null;
+/** One open array or struct; frames are reused by depth, and so are a struct's member arrays. */
+class Frame {
+  array: unknown[] | null = null;
+  readonly keys: string[] = [];
+  readonly vals: unknown[] = [];
+  count = 0;
+  name: string | null = null;
+  node: ShapeNode | null = null;
 }
 
 export interface XmlRpcMessage {
@@ -67,9 +74,11 @@ export class XmlRpcDecoder {
   private tail = '';
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private readonly utf8 = new StringDecoder('utf8');
+  /** Bytes held back for the next batch: an unfinished tag, then an unfinished UTF-8 character. */
+  private carry: Buffer | null = null;
   private readonly open: number[] = [];
   private readonly frames: Frame[] = [];
+  private depth = 0;
   private readonly params: unknown[] = [];
   /** Where the text of the innermost text-bearing element started in the current chunk (-1: none). */
   private textFrom = -1;
@@ -104,23 +113,32 @@ export class XmlRpcDecoder {
   // large-object space, so the values sliced out of it never make the young-generation GC copy it.
   private flush(): void {
     if (this.pending.length === 0) return;
-    const bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    let bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    let text = this.utf8.write(bytes);
-    if (this.tail) {
-      text = this.tail + text;
-      this.tail = '';
+    if (this.carry !== null) {
+      // Joined as bytes: a string concatenation would make a rope that every charCodeAt unwraps.
+      bytes = Buffer.concat([this.carry, bytes]);
+      this.carry = null;
     }
-    this.scan(text);
+    const cut = completeUtf8(bytes);
+    const partial = cut < bytes.length ? Buffer.from(bytes.subarray(cut)) : null;
+    this.scan(bytes.toString('utf8', 0, cut));
+    if (this.tail) {
+      const tail = Buffer.from(this.tail, 'utf8');
+      this.carry = partial === null ? tail : Buffer.concat([tail, partial]);
+      this.tail = '';
+    } else this.carry = partial;
   }
 
   end(): XmlRpcMessage {
     this.flush();
-    if (this.tail || this.utf8.end()) this.fail('body ends inside a tag or a character');
+    if (this.carry !== null) this.fail('body ends inside a tag or a character');
     if (this.open.length > 0 || this.kind === null) this.fail('body ends before the XML-RPC message is complete');
     return { kind: this.kind!, params: this.params, methodName: this.methodName };
   }
+
+  private readonly failure = (what: string): never => this.fail(what);
 
   private fail(what: string): never {
     throw new XapiProtocolError('E_XAPI_XML', `malformed XML-RPC: ${what}`, { offset: this.bytes });
@@ -153,17 +171,25 @@ export class XmlRpcDecoder {
         this.tail = buf.slice(lt);
         return;
       }
-      const closing = first === 47; /* / */
-      if (closing) next++;
-      let nameEnd = next;
-      while (nameEnd < gt) {
-        const c = buf.charCodeAt(nameEnd);
-        if (c === 32 || c === 47 || c === 9 || c === 10 || c === 13) break;
-        nameEnd++;
+      if (first === 47 /* / */) {
+        this.closeAt(buf, next + 1, gt, pos, lt);
+        pos = gt + 1;
+        continue;
       }
-      const tag = this.tagCode(buf, next, nameEnd);
-      if (closing) this.close(tag, buf, pos, lt);
-      else this.openTag(tag, buf.charCodeAt(gt - 1) === 47, gt + 1);
+      const selfClosing = buf.charCodeAt(gt - 1) === 47;
+      // Nearly every tag is a bare `<name>`; look for whitespace or attributes only when it is not.
+      let tag = knownTag(buf, next, selfClosing ? gt - 1 : gt);
+      if (tag === 0) {
+        let nameEnd = next;
+        while (nameEnd < gt) {
+          const c = buf.charCodeAt(nameEnd);
+          if (c === 32 || c === 47 || c === 9 || c === 10 || c === 13) break;
+          nameEnd++;
+        }
+        tag = knownTag(buf, next, nameEnd);
+        if (tag === 0) this.fail(`unexpected tag <${buf.slice(next, Math.min(nameEnd, next + 40))}>`);
+      }
+      this.openTag(tag, selfClosing, gt + 1);
       pos = gt + 1;
     }
     this.keepText(buf, pos, len);
@@ -214,49 +240,15 @@ export class XmlRpcDecoder {
     this.textFrom = 0;
   }
 
-  private tagCode(buf: string, from: number, to: number): number {
-    // Dispatch on bytes: no string is made for a tag, which matters at a million tags per response.
-    const n = to - from;
-    const b0 = buf.charCodeAt(from);
-    let code = 0;
-    switch (n) {
-      case 2:
-        code = b0 === 105 && buf.charCodeAt(from + 1) === 52 ? T_INT : b0 === 105 && buf.charCodeAt(from + 1) === 56 ? T_I8 : 0;
-        break;
-      case 3:
-        code = b0 === 105 ? T_INT : T_NIL;
-        break;
-      case 4:
-        code = b0 === 110 ? T_NAME : T_DATA;
-        break;
-      case 5:
-        code = b0 === 118 ? T_VALUE : b0 === 97 ? T_ARRAY : b0 === 112 ? T_PARAM : T_FAULT;
-        break;
-      case 6:
-        code =
-          b0 === 109 ? T_MEMBER : b0 === 100 ? T_DOUBLE : b0 === 98 ? T_BASE64 : b0 === 112 ? T_PARAMS
-            : buf.charCodeAt(from + 3) === 117 ? T_STRUCT : T_STRING;
-        break;
-      case 7:
-        code = T_BOOLEAN;
-        break;
-      case 10:
-        code = buf.charCodeAt(from + 6) === 67 ? T_CALL : T_METHODNAME;
-        break;
-      case 14:
-        code = T_RESPONSE;
-        break;
-      case 16:
-        code = T_DATETIME;
-        break;
-    }
-    if (code !== 0) {
-      const lit = code === T_INT && n === 3 ? 'int' : TAG_LITERALS[code]!;
-      let i = 0;
-      while (i < n && buf.charCodeAt(from + i) === lit.charCodeAt(i)) i++;
-      if (i === n) return code;
-    }
-    return this.fail(`unexpected tag <${buf.slice(from, Math.min(to, from + 40))}>`);
+  /** `</name>` with name at buf[from, gt): it can only close the innermost open tag, so check just that. */
+  private closeAt(buf: string, from: number, gt: number, pos: number, lt: number): void {
+    const top = this.open.length > 0 ? this.open[this.open.length - 1]! : 0;
+    const lit = top === T_INT && gt - from === 3 ? 'int' : TAG_LITERALS[top];
+    let end = gt;
+    while (end > from && isSpace(buf.charCodeAt(end - 1))) end--;
+    if (lit === undefined || end - from !== lit.length) this.fail('mismatched closing tag');
+    for (let i = 0; i < lit.length; i++) if (buf.charCodeAt(from + i) !== lit.charCodeAt(i)) this.fail('mismatched closing tag');
+    this.close(top, buf, pos, lt);
   }
 
   private openTag(tag: number, selfClosing: boolean, after: number): void {
@@ -275,7 +267,7 @@ export class XmlRpcDecoder {
       case T_ARRAY:
         this.startTyped(parent, 'container');
         if (selfClosing) return this.setCurrent(tag === T_ARRAY ? [] : {});
-        this.frames.push({ array: tag === T_ARRAY ? [] : null, struct: tag === T_STRUCT ? {} : null, name: null });
+        this.pushFrame(tag === T_ARRAY);
         this.textFrom = -1;
         break;
       case T_NIL:
@@ -293,7 +285,7 @@ export class XmlRpcDecoder {
       case T_NAME:
         if (parent !== T_MEMBER) this.misplaced('name');
         if (selfClosing) {
-          this.frames[this.frames.length - 1]!.name = '';
+          this.frames[this.depth - 1]!.name = '';
           return;
         }
         this.textFrom = after;
@@ -308,7 +300,7 @@ export class XmlRpcDecoder {
         break;
       case T_MEMBER:
         if (parent !== T_STRUCT) this.misplaced('member');
-        this.frames[this.frames.length - 1]!.name = null;
+        this.frames[this.depth - 1]!.name = null;
         break;
       case T_DATA:
         if (parent !== T_ARRAY) this.misplaced('data');
@@ -335,6 +327,19 @@ export class XmlRpcDecoder {
     if (!selfClosing) this.open.push(tag);
   }
 
+  private pushFrame(isArray: boolean): void {
+    let frame = this.frames[this.depth];
+    if (frame === undefined) {
+      frame = new Frame();
+      this.frames.push(frame);
+    }
+    this.depth++;
+    frame.array = isArray ? [] : null;
+    frame.count = 0;
+    frame.name = null;
+    frame.node = isArray ? null : shapeRoot();
+  }
+
   private startTyped(parent: number, _what: string): void {
     if (parent !== T_VALUE || this.hasCurrent) this.misplaced('typed value');
   }
@@ -359,12 +364,20 @@ export class XmlRpcDecoder {
       }
       case T_STRUCT:
       case T_ARRAY: {
-        const frame = this.frames.pop()!;
-        return this.setCurrent(frame.array ?? frame.struct);
+        const frame = this.frames[--this.depth]!;
+        if (frame.array !== null) {
+          const array = frame.array;
+          frame.array = null;
+          return this.setCurrent(array);
+        }
+        const struct = buildStruct(frame.keys, frame.vals, frame.count, frame.node);
+        frame.vals.fill(undefined, 0, frame.count);
+        return this.setCurrent(struct);
       }
       case T_NAME: {
-        const frame = this.frames[this.frames.length - 1]!;
-        frame.name = this.takeText(buf, lt);
+        const frame = this.frames[this.depth - 1]!;
+        const fast = this.textParts === null && this.textPrefix === '' && this.textFrom >= 0 ? intern(buf, this.textFrom, lt) : null;
+        frame.name = fast ?? this.takeText(buf, lt);
         this.textFrom = -1;
         return;
       }
@@ -375,7 +388,7 @@ export class XmlRpcDecoder {
       case T_NIL:
         return this.setCurrent(null);
       case T_MEMBER: {
-        const frame = this.frames[this.frames.length - 1]!;
+        const frame = this.frames[this.depth - 1]!;
         if (frame.name === null) this.fail('struct member without a name');
         return;
       }
@@ -393,12 +406,16 @@ export class XmlRpcDecoder {
   }
 
   private emit(v: unknown): void {
-    const frame = this.frames.length > 0 ? this.frames[this.frames.length - 1]! : null;
+    const frame = this.depth > 0 ? this.frames[this.depth - 1]! : null;
     const parent = this.open[this.open.length - 1];
     if (frame && parent === T_DATA) frame.array!.push(v);
     else if (frame && parent === T_MEMBER) {
-      if (frame.name === null) this.fail('struct member value before its name');
-      frame.struct![frame.name] = v;
+      const name = frame.name;
+      if (name === null) this.fail('struct member value before its name');
+      const i = frame.count++;
+      frame.keys[i] = name;
+      frame.vals[i] = v;
+      if (frame.node !== null) frame.node = shapeStep(frame.node, name);
     } else this.params.push(v);
     this.hasCurrent = false;
   }
@@ -414,7 +431,7 @@ export class XmlRpcDecoder {
     } else {
       text = buf.slice(from, end);
     }
-    if (text.indexOf('&') >= 0) text = decodeEntities(text, (m) => this.fail(m));
+    if (text.indexOf('&') >= 0) text = decodeEntities(text, this.failure);
     if (this.textPrefix) {
       text = this.textPrefix + text;
       this.textPrefix = '';
@@ -465,29 +482,51 @@ export class XmlRpcDecoder {
   }
 }
 
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
-export function decodeEntities(text: string, fail: (m: string) => never): string {
-  return text.replace(/&([^;&]{0,12});/g, (whole, ent: string) => {
-    const named = NAMED[ent];
-    if (named !== undefined) return named;
-    let code = Number.NaN;
-    if (/^#x[0-9a-fA-F]+$/.test(ent)) code = Number.parseInt(ent.slice(2), 16);
-    else if (/^#\d+$/.test(ent)) code = Number.parseInt(ent.slice(1), 10);
-    if (!Number.isInteger(code) || code > 0x10ffff) return fail(`unknown entity ${whole}`);
-    return String.fromCodePoint(code);
-  });
-}
-
-function startsWith(buf: string, lit: string, at: number): boolean {
-  if (buf.length - at < lit.length) return false;
-  for (let i = 0; i < lit.length; i++) if (buf.charCodeAt(at + i) !== lit.charCodeAt(i)) return false;
-  return true;
-}
-
-function indexOfSeq(buf: string, seq: string, from: number, len: number): number {
-  const i = buf.indexOf(seq, from);
-  return i < 0 ? -1 : i + len;
+/** The code of the tag named buf[from, to), or 0 when it is not one of XML-RPC's. */
+function knownTag(buf: string, from: number, to: number): number {
+  // Dispatch on bytes: no string is made for a tag, which matters at a million tags per response.
+  const n = to - from;
+  const b0 = buf.charCodeAt(from);
+  let code = 0;
+  switch (n) {
+    case 2:
+      code = b0 === 105 && buf.charCodeAt(from + 1) === 52 ? T_INT : b0 === 105 && buf.charCodeAt(from + 1) === 56 ? T_I8 : 0;
+      break;
+    case 3:
+      code = b0 === 105 ? T_INT : T_NIL;
+      break;
+    case 4:
+      code = b0 === 110 ? T_NAME : T_DATA;
+      break;
+    case 5:
+      code = b0 === 118 ? T_VALUE : b0 === 97 ? T_ARRAY : b0 === 112 ? T_PARAM : T_FAULT;
+      break;
+    case 6:
+      code =
+        b0 === 109 ? T_MEMBER : b0 === 100 ? T_DOUBLE : b0 === 98 ? T_BASE64 : b0 === 112 ? T_PARAMS
+          : buf.charCodeAt(from + 3) === 117 ? T_STRUCT : T_STRING;
+      break;
+    case 7:
+      code = T_BOOLEAN;
+      break;
+    case 10:
+      code = buf.charCodeAt(from + 6) === 67 ? T_CALL : T_METHODNAME;
+      break;
+    case 14:
+      code = T_RESPONSE;
+      break;
+    case 16:
+      code = T_DATETIME;
+      break;
+  }
+  if (code !== 0) {
+    const lit = code === T_INT && n === 3 ? 'int' : TAG_LITERALS[code]!;
+    let i = 0;
+    while (i < n && buf.charCodeAt(from + i) === lit.charCodeAt(i)) i++;
+    if (i === n) return code;
+  }
+  return 0;
 }
 
 /** Decode a whole XML-RPC message held in memory (task results, tests). */

@@ -73,6 +73,59 @@ describe('XML-RPC decoder vs the xmlrpc package', () => {
   });
 });
 
+function referenceParseResponse(xml: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const stream = new PassThrough();
+    new xmlrpcDeserializer().deserializeMethodResponse(stream, (err: unknown, v: unknown) => (err ? reject(err) : resolve(v)));
+    stream.end(xml);
+  });
+}
+
+describe('records with repeated member lists (built from learned shapes)', () => {
+  const member = (k: string, v: string) => `<member><name>${k}</name><value>${v}</value></member>`;
+  const response = (records: string[]) =>
+    `<?xml version="1.0"?><methodResponse><params><param><value><array><data>${records
+      .map((r) => `<value><struct>${r}</struct></value>`)
+      .join('')}</data></array></value></param></params></methodResponse>`;
+  const odd = ['uuid', 'a b', 'é', '0', '17', 'constructor', 'toString', 'x&quot;y', 'a&amp;b', 'hasOwnProperty', '', 'k-1'];
+
+  it('decodes like the reference, member order included, for every record after the shape is learned', async () => {
+    const keys = [...odd, ...Array.from({ length: 30 }, (_, i) => `field_${i}`)];
+    const records = Array.from({ length: 6 }, (_, r) => keys.map((k, i) => member(k, `v${r}.${i}`)).join(''));
+    // a record of another shape, one with a member missing, and one past the shape
+    records.push(keys.slice(0, 20).map((k, i) => member(k, `w${i}`)).join(''));
+    records.push(keys.map((k, i) => member(k, `<array><data><value>${i}</value></data></array>`)).join(''));
+    const xml = response(records);
+    const want = await referenceParseResponse(xml);
+    for (const batch of [1, 1 << 20]) {
+      const d = new XmlRpcDecoder(2 ** 31, batch);
+      d.write(Buffer.from(xml));
+      const got = d.end().params[0] as Record<string, unknown>[];
+      expect(got).toEqual(want);
+      for (let r = 0; r < got.length; r++) {
+        expect(Object.keys(got[r]!)).toEqual(Object.keys((want as Record<string, unknown>[])[r]!));
+        expect(Object.getPrototypeOf(got[r])).toBe(Object.prototype);
+      }
+    }
+  });
+
+  it('keeps assignment semantics for repeated names and __proto__ however often the list repeats', () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `f${i}`);
+    const dup = [...keys, 'f3'];
+    const proto = [...keys, '__proto__'];
+    for (const list of [dup, proto]) {
+      const xml = response(Array.from({ length: 4 }, () => list.map((k, i) => member(k, `v${i}`)).join('')));
+      for (const rec of decodeXmlRpc(xml).params[0] as Record<string, unknown>[]) {
+        const plain: Record<string, unknown> = {};
+        list.forEach((k, i) => (plain[k] = `v${i}`));
+        expect(Object.keys(rec)).toEqual(Object.keys(plain));
+        expect(rec).toEqual(plain);
+        expect(Object.getPrototypeOf(rec)).toBe(Object.getPrototypeOf(plain));
+      }
+    }
+  });
+});
+
 describe('XAPI response envelopes', () => {
   const xapi = (inner: string) => `<?xml version="1.0"?>\n<methodResponse><params><param>${inner}</param></params></methodResponse>\n`;
 
@@ -133,6 +186,13 @@ describe('XAPI response envelopes', () => {
     ['empty', ''],
   ])('rejects %s XML with E_XAPI_XML', (_name, xml) => {
     expect(() => decodeXmlRpc(xml)).toThrow(expect.objectContaining({ code: 'E_XAPI_XML' }));
+  });
+
+  it('keeps a bare & as text and rejects unknown references, even ones named like Object members', () => {
+    const one = (text: string) => `<methodResponse><params><param><value>${text}</value></param></params></methodResponse>`;
+    expect(decodeXmlRpc(one('a & b &amp;&#x41;&#66; c&')).params).toEqual(['a & b &AB c&']);
+    for (const ent of ['&constructor;', '&toString;', '&nbsp;', '&#x110000;', '&;'])
+      expect(() => decodeXmlRpc(one(ent))).toThrow(expect.objectContaining({ code: 'E_XAPI_XML' }));
   });
 
   it('survives random corruption: a value or E_XAPI_XML, never another error (seeded, 3000 cases)', () => {

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { callMethod } from '@xenkit/xen-api';
 import { emit, type CliContext } from '../../context.js';
 import { withXapi, type ConnectionFlags } from './connection.js';
 
@@ -18,7 +17,7 @@ export function callCommand(ctx: CliContext): Command {
     .argument('<method>', 'Class.method')
     .argument('[args...]', 'arguments, as JSON where not plain strings')
     .action(async (method: string, args: string[], _o, cmd: Command) => {
-      const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x) => callMethod(x, method, args.map(parseArg)));
+      const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, _signal, lib) => lib.callMethod(x, method, args.map(parseArg)));
       emit(ctx, result, (r) => (typeof r === 'string' ? r : JSON.stringify(r, null, 2)));
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '@xenkit/core';
-import { connect, type TransportKind, type Xapi } from '@xenkit/xen-api';
+import type { TransportKind, Xapi } from '@xenkit/xen-api';
 import type { CliContext } from '../../context.js';
 
 export interface ConnectionFlags {
@@ -23,8 +23,12 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--transport <kind>', 'auto | json-rpc | xml-rpc', 'auto');
 }
 
-/** Connect from flags and environment, run `fn`, always log out. */
-export async function withXapi<T>(ctx: CliContext, flags: ConnectionFlags, fn: (xapi: Xapi, signal: AbortSignal) => Promise<T>): Promise<T> {
+/** The XenAPI client library, loaded by the command that runs rather than on every start. */
+export type XenApi = typeof import('@xenkit/xen-api');
+export const loadXenApi = (): Promise<XenApi> => import('@xenkit/xen-api');
+
+/** Connect from flags and environment, run `fn` (given the library too), always log out. */
+export async function withXapi<T>(ctx: CliContext, flags: ConnectionFlags, fn: (xapi: Xapi, signal: AbortSignal, lib: XenApi) => Promise<T>): Promise<T> {
   const url = flags.url ?? ctx.env.XENKIT_URL;
   if (!url) throw new UsageError('E_XAPI_NO_URL', 'no XAPI host: pass --url https://host or set XENKIT_URL');
   const password = flags.passwordFile === undefined ? ctx.env.XENKIT_PASSWORD : undefined;
@@ -34,7 +38,8 @@ export async function withXapi<T>(ctx: CliContext, flags: ConnectionFlags, fn: (
   if (flags.transport && !['auto', 'json-rpc', 'xml-rpc'].includes(flags.transport)) {
     throw new UsageError('E_USAGE', `--transport must be auto, json-rpc or xml-rpc, not ${flags.transport}`);
   }
-  const xapi = await connect({
+  const lib = await loadXenApi();
+  const xapi = await lib.connect({
     url,
     user: flags.user ?? ctx.env.XENKIT_USER ?? 'root',
     password,
@@ -48,7 +53,7 @@ export async function withXapi<T>(ctx: CliContext, flags: ConnectionFlags, fn: (
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   try {
-    return await fn(xapi, ac.signal);
+    return await fn(xapi, ac.signal, lib);
   } finally {
     process.removeListener('SIGINT', onSigint);
     await xapi.close();

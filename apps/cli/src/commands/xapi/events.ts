@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { toPlain } from '@xenkit/xen-api';
 import type { CliContext } from '../../context.js';
 import { withXapi, type ConnectionFlags } from './connection.js';
 
@@ -11,10 +10,10 @@ export function eventsCommand(ctx: CliContext): Command {
     .option('--max <n>', 'stop after n events', (v) => Number.parseInt(v, 10))
     .action(async (opts: { class?: string[]; since: string; max?: number }, cmd: Command) => {
       // A stream, not one result: each event is a JSON line as it arrives (the same with --json).
-      await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), async (x, signal) => {
+      await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), async (x, signal, lib) => {
         let n = 0;
         for await (const event of x.events({ classes: opts.class, token: opts.since, signal })) {
-          ctx.stdout.write(`${JSON.stringify(toPlain(event))}\n`);
+          ctx.stdout.write(`${JSON.stringify(lib.toPlain(event))}\n`);
           if (opts.max !== undefined && ++n >= opts.max) break;
         }
       });

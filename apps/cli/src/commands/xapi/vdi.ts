@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { exportImage, importImage, openUploadImage, type TransferProgress } from '@xenkit/xen-api';
+import type { TransferProgress } from '@xenkit/xen-api';
 import { emit, type CliContext } from '../../context.js';
-import { bytes, withXapi, type ConnectionFlags } from './connection.js';
+import { bytes, loadXenApi, withXapi, type ConnectionFlags } from './connection.js';
 
 /** A one-line progress bar on a TTY stderr; nothing otherwise. */
 function progressBar(ctx: CliContext): ((p: TransferProgress) => void) | undefined {
@@ -27,10 +27,10 @@ export function vdiCommand(ctx: CliContext): Command {
     .requiredOption('--sr <sr>', 'storage repository (uuid, ref or name)')
     .option('--name <label>', 'name-label of the new VDI (default: the file name)')
     .action(async (file: string, opts: { sr: string; name?: string }, cmd: Command) => {
-      const source = await openUploadImage(file);
+      const source = await (await loadXenApi()).openUploadImage(file);
       try {
-        const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, signal) =>
-          importImage(x, { source, sr: opts.sr, name: opts.name ?? basename(file), signal, onProgress: progressBar(ctx) }),
+        const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, signal, lib) =>
+          lib.importImage(x, { source, sr: opts.sr, name: opts.name ?? basename(file), signal, onProgress: progressBar(ctx) }),
         );
         emit(ctx, result, (r, s) => `${s.green('imported')} ${file} → VDI ${r.uuid} (${bytes(r.virtual_size)}, ${bytes(r.sent)} sent as ${r.format})`);
       } finally {
@@ -44,8 +44,8 @@ export function vdiCommand(ctx: CliContext): Command {
     .argument('<file>', 'output file')
     .addOption(new Option('--format <format>', 'raw or vhd').choices(['raw', 'vhd']).default('raw'))
     .action(async (id: string, file: string, opts: { format: 'raw' | 'vhd' }, cmd: Command) => {
-      const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, signal) =>
-        exportImage(x, { vdi: id, file, format: opts.format, signal, onProgress: progressBar(ctx) }),
+      const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, signal, lib) =>
+        lib.exportImage(x, { vdi: id, file, format: opts.format, signal, onProgress: progressBar(ctx) }),
       );
       emit(ctx, result, (r, s) => `${s.green('exported')} VDI ${id} → ${r.file} (${r.format}, ${bytes(r.bytes)})`);
     });

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { showVm } from '@xenkit/xen-api';
 import { emit, type CliContext } from '../../context.js';
 import { withXapi, type ConnectionFlags } from './connection.js';
 
@@ -9,7 +8,7 @@ export function vmCommand(ctx: CliContext): Command {
     .description('every field of a VM (by uuid, ref or unique name)')
     .argument('<vm>', 'uuid, OpaqueRef or name-label')
     .action(async (id: string, _o, cmd: Command) => {
-      const record = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x) => showVm(x, id));
+      const record = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, _signal, lib) => lib.showVm(x, id));
       emit(ctx, record, (r) => {
         const keys = Object.keys(r).sort();
         const width = Math.max(...keys.map((k) => k.length));
