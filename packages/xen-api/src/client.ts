@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { redactText, silentLogger, toXenkitError, type Logger } from '@xenkit/core';
 import { XapiProtocolError, isTransportFailure, isXapiError } from './errors.js';
-import { createDispatcher, type HttpTimeouts, type TlsOptions } from './http.js';
+import { assertTlsMatchesScheme, createDispatcher, type HttpTimeouts, type TlsOptions } from './http.js';
 import { RpcTransport, type RpcRequestOptions, type TransportKind } from './rpc.js';
 import { convertResult } from './wire/shape.js';
 
@@ -56,8 +56,10 @@ export class XapiSession {
     private password: string | undefined,
   ) {
     this.logger = options.logger ?? silentLogger;
+    const base = parseBaseUrl(options.url);
+    assertTlsMatchesScheme(base, options.tls);
     this.dispatcher = createDispatcher(options.tls, options.timeouts);
-    this.transport = this.transportFor(parseBaseUrl(options.url));
+    this.transport = this.transportFor(base);
     this.session = options.sessionId;
   }
 

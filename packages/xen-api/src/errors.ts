@@ -1,4 +1,4 @@
-import { OperationError, isXenkitError, redactText } from '@xenkit/core';
+import { OperationError, UsageError, isXenkitError, redactText } from '@xenkit/core';
 
 /** Error codes whose first parameter is a session handle, which is a credential. */
 const SECRET_PARAM_CODES = new Set(['SESSION_INVALID', 'SESSION_NOT_REGISTERED']);
@@ -56,6 +56,17 @@ export class XapiProtocolError extends OperationError {
   constructor(code: XapiProtocolCode, message: string, details: Record<string, unknown> = {}, cause?: unknown) {
     super(code, redactText(message), { details: redactDetails(details), cause });
     this.name = 'XapiProtocolError';
+  }
+}
+
+/**
+ * connect() options that contradict each other or cannot work (TLS options with an http: URL, a
+ * malformed fingerprint): the caller's mistake, so a usage error (CLI exit 2), code E_XAPI_CONFIG.
+ */
+export class XapiConfigError extends UsageError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('E_XAPI_CONFIG', redactText(message), { details: redactDetails(details) });
+    this.name = 'XapiConfigError';
   }
 }
 

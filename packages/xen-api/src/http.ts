@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { XapiProtocolError } from './errors.js';
+import { XapiConfigError, XapiProtocolError } from './errors.js';
 
 export interface TlsOptions {
   /**
@@ -22,10 +22,27 @@ export interface HttpTimeouts {
   call?: number;
 }
 
+/** True when any TLS option is set: they only mean something for https:. */
+export function hasTlsOptions(tls: TlsOptions | undefined): boolean {
+  return !!tls && (tls.fingerprint !== undefined || tls.insecure === true || tls.ca !== undefined);
+}
+
+/**
+ * Refuse TLS options on an http: URL: the pin would be silently ignored and the password sent in
+ * the clear, which is exactly what the pin was given to prevent.
+ */
+export function assertTlsMatchesScheme(url: URL, tls: TlsOptions | undefined): void {
+  if (url.protocol !== 'https:' && hasTlsOptions(tls)) {
+    throw new XapiConfigError(`TLS options (fingerprint, insecure, ca) were given with ${url.protocol}//${url.host}: use https:// or drop them`, {
+      url: url.origin,
+    });
+  }
+}
+
 export function normalizeFingerprint(fp: string): string {
   const hex = fp.replace(/^sha256[:=]?/i, '').replace(/[:\s]/g, '').toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) {
-    throw new XapiProtocolError('E_XAPI_CONFIG', 'tls.fingerprint must be a SHA-256 fingerprint (64 hex digits, colons allowed)');
+    throw new XapiConfigError('tls.fingerprint must be a SHA-256 fingerprint (64 hex digits, colons allowed)');
   }
   return hex;
 }

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { redactText } from '@xenkit/core';
 import { XapiProtocolError } from './errors.js';
-import { normalizeFingerprint, transportError, type HttpTimeouts, type TlsOptions } from './http.js';
+import { assertTlsMatchesScheme, normalizeFingerprint, transportError, type HttpTimeouts, type TlsOptions } from './http.js';
 
 export interface Http1Options {
   method: 'GET' | 'PUT';
@@ -35,6 +35,7 @@ export interface Http1Response {
 export async function http1(url: URL, options: Http1Options): Promise<Http1Response> {
   const what = `${options.method} ${redactText(url.origin + url.pathname)}`;
   const tls = options.tls ?? {};
+  assertTlsMatchesScheme(url, tls);
   const pinned = tls.fingerprint ? normalizeFingerprint(tls.fingerprint) : undefined;
   const secure = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -65,7 +66,7 @@ export async function http1(url: URL, options: Http1Options): Promise<Http1Respo
         socket.setTimeout(idle, () => req.destroy(new XapiProtocolError('E_XAPI_TIMEOUT', `${what}: no data for ${idle} ms`)));
         socket.once(secure ? 'secureConnect' : 'connect', () => {
           clearTimeout(timer);
-          if (pinned) {
+          if (pinned && secure) {
             const got = (socket as TLSSocket).getPeerCertificate()?.fingerprint256?.replace(/:/g, '').toUpperCase();
             if (got !== pinned) {
               const e = new XapiProtocolError('E_XAPI_TLS', `certificate of ${host} does not match the pinned SHA-256 fingerprint`, { expected: pinned, got });

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import Deserializer from 'xmlrpc/lib/deserializer.js';
@@ -33,6 +34,8 @@ export interface MiniOptions {
   /** Close the socket after receiving this many bytes of an import body. */
   dropImportAfter?: number;
   port?: number;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Loopback address to listen on (default 127.0.0.1; any 127/8 address works on Linux). */
   host?: string;
 }
@@ -395,7 +398,7 @@ export async function startMiniXapi(opts: MiniOptions = {}, db = new MiniDb()): 
   }
 
   function listen(port: number): Promise<void> {
-    server = createServer(handle);
+    server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handle) : createServer(handle);
     server.on('connection', (s) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -404,7 +407,7 @@ export async function startMiniXapi(opts: MiniOptions = {}, db = new MiniDb()): 
       server.listen(port, opts.host ?? '127.0.0.1', () => {
         const addr = server.address();
         mini.port = typeof addr === 'object' && addr ? addr.port : port;
-        mini.url = `http://${opts.host ?? '127.0.0.1'}:${mini.port}`;
+        mini.url = `${opts.tls ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${mini.port}`;
         resolve();
       }),
     );
