@@ -78,6 +78,11 @@ export class XapiSession {
     return this.session!;
   }
 
+  /** Addresses of the pool's hosts as XAPI lists them (learnt at login); where redirects may go. */
+  get poolMembers(): readonly string[] {
+    return this.members;
+  }
+
   get eventWait(): number {
     return this.options.timeouts?.eventWait ?? 30;
   }

@@ -44,6 +44,7 @@ export type XapiProtocolCode =
   | 'E_XAPI_JSON' // the JSON-RPC body is not JSON-RPC
   | 'E_XAPI_RESPONSE' // well-formed, but not a XAPI response (no Status, no result)
   | 'E_XAPI_HTTP' // an HTTP status other than the one expected
+  | 'E_XAPI_REDIRECT' // a redirect to another scheme or to a host outside the pool, refused
   | 'E_XAPI_TRANSPORT' // the connection failed or dropped
   | 'E_XAPI_TIMEOUT'
   | 'E_XAPI_TLS' // the host's certificate did not match the pinned fingerprint, or failed verification

@@ -1,8 +1,14 @@
 // TLS options and the scheme they go with, pinning, and where transfers may be redirected.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BufferSource } from '@xenkit/disk';
+import { exec, requireTools, tempDir } from '@xenkit/fixtures';
 import { connect } from './index.js';
 import { http1 } from './http1.js';
+import { ZERO_BLOCK } from './chunked.js';
 import { MiniDb, seedPool, startMiniXapi, type MiniOptions, type MiniXapi } from './test-helpers/mini-xapi.js';
 
 const cleanup: Array<() => unknown> = [];
@@ -18,17 +24,31 @@ async function mini(opts: MiniOptions = {}, shared?: MiniDb): Promise<MiniXapi &
   return Object.assign(m, { refs });
 }
 
+/** A self-signed certificate for `ip`, made by openssl(1); returns PEMs and its SHA-256 fingerprint. */
+function selfSigned(ip: string): { key: string; cert: string; fingerprint: string } {
+  requireTools('openssl');
+  const dir = tempDir();
+  cleanup.push(dir.cleanup);
+  const key = join(dir.path, 'key.pem');
+  const cert = join(dir.path, 'cert.pem');
+  exec('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${ip}`, '-addext', `subjectAltName=IP:${ip}`, '-keyout', key, '-out', cert]);
+  const pem = readFileSync(cert, 'utf8');
+  const fp = exec('openssl', ['x509', '-in', cert, '-noout', '-fingerprint', '-sha256']).stdout.trim().replace(/^.*=/, '');
+  expect(fp).toBe(new X509Certificate(pem).fingerprint256);
+  return { key: readFileSync(key, 'utf8'), cert: pem, fingerprint: fp };
+}
+
 /** A plain HTTP listener that records every request it gets (to prove none arrived). */
-async function recorder(): Promise<{ url: string; requests: string[]; server: Server }> {
+async function recorder(host = '127.0.0.1'): Promise<{ url: string; requests: string[]; server: Server }> {
   const requests: string[] = [];
   const server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     res.writeHead(200).end();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   cleanup.push(() => new Promise((r) => server.close(r)));
   const addr = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${addr.port}`, requests, server };
+  return { url: `http://${host}:${addr.port}`, requests, server };
 }
 
 describe('TLS options with an http: URL', () => {
@@ -47,5 +67,43 @@ describe('TLS options with an http: URL', () => {
       code: 'E_XAPI_CONFIG',
     });
     expect(r.requests).toHaveLength(0);
+  });
+});
+
+describe('redirects of a transfer (the URL carries the session)', () => {
+  const image = Buffer.alloc(ZERO_BLOCK, 7);
+
+  it('refuses a redirect to a host outside the pool and sends it nothing', async () => {
+    const outsider = await recorder('127.0.0.9');
+    const m = await mini({ redirectTransfersTo: outsider.url });
+    const c = await connect({ url: m.url, password: 'secret', transport: 'json-rpc', timeouts: { eventWait: 1 } });
+    cleanup.push(() => c.close());
+    await expect(c.importVdi({ vdi: m.refs.vdi!, source: new BufferSource(image) })).rejects.toMatchObject({ code: 'E_XAPI_REDIRECT' });
+    expect(outsider.requests).toHaveLength(0);
+    expect(m.db.table('task').size).toBe(0);
+  });
+
+  it('refuses an https → http downgrade, even to the same host', async () => {
+    const plain = await recorder('127.0.0.1');
+    const cert = selfSigned('127.0.0.1');
+    const m = await mini({ tls: cert, redirectTransfersTo: plain.url });
+    const c = await connect({ url: m.url, password: 'secret', tls: { fingerprint: cert.fingerprint }, timeouts: { eventWait: 1 } });
+    cleanup.push(() => c.close());
+    await expect(c.importVdi({ vdi: m.refs.vdi!, source: new BufferSource(image) })).rejects.toMatchObject({ code: 'E_XAPI_REDIRECT' });
+    expect(plain.requests).toHaveLength(0);
+  });
+
+  it('follows a redirect to another member of the pool, keeping the query', async () => {
+    const db = new MiniDb();
+    const refs = seedPool(db);
+    db.add('host', { name_label: 'xs2', address: '127.0.0.3' });
+    const member = await mini({ host: '127.0.0.3' }, db);
+    const m = await mini({ redirectTransfersTo: member.url }, db);
+    const c = await connect({ url: m.url, password: 'secret', transport: 'json-rpc', timeouts: { eventWait: 1 } });
+    cleanup.push(() => c.close());
+    member.sessions.set(await c.connection.sessionRef(), { originator: 'x' });
+    await c.importVdi({ vdi: refs.vdi!, source: new BufferSource(image) });
+    expect(member.imports).toHaveLength(1);
+    expect(member.imports[0]!.query.get('vdi')).toBe(refs.vdi);
   });
 });

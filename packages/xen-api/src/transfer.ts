@@ -161,7 +161,9 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
       stream?.destroy();
       if (!location) throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: redirect without a Location`);
       const next = new URL(location, url);
-      // Keep our query when the redirect drops it (seen on some XAPI versions; XO does the same).
+      checkRedirect(session, url, next, `${method} ${path}`);
+      // Keep our query when the redirect drops it (seen on some XAPI versions; XO does the same):
+      // only now that the target is known to be a host of this pool on the same scheme.
       if (!next.search) next.search = url.search;
       session.logger.info({ from: url.host, to: next.host }, `${path} redirected`);
       url = next;
@@ -188,6 +190,29 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
     return res;
   }
   throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: more than ${MAX_REDIRECTS} redirects`);
+}
+
+const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
+
+/**
+ * The URL of a transfer carries the session: a redirect may take it only where the session already
+ * goes. No scheme change (https→http would send it in clear; http→https is refused too, as a pool
+ * does not mix them), and only to the host first spoken to or a member of its pool.
+ */
+function checkRedirect(session: XapiSession, from: URL, to: URL, what: string): void {
+  if (to.protocol !== from.protocol) {
+    throw new XapiProtocolError('E_XAPI_REDIRECT', `${what}: refused a redirect from ${from.protocol} to ${to.protocol}//${to.host}`, {
+      from: from.origin,
+      to: to.origin,
+    });
+  }
+  const allowed = new Set([bare(session.url.hostname), bare(from.hostname), ...session.poolMembers.map(bare)]);
+  if (!allowed.has(bare(to.hostname))) {
+    throw new XapiProtocolError('E_XAPI_REDIRECT', `${what}: refused a redirect to ${to.host}, which is not a host of this pool`, {
+      from: from.origin,
+      to: to.origin,
+    });
+  }
 }
 
 async function readSome(body: Readable): Promise<string> {
