@@ -123,6 +123,42 @@ describe('xenkit xapi (against the lab host)', () => {
     expect(lines.every((l) => l.class === 'vm' && l.operation === 'add')).toBe(true);
   });
 
+  it('passes name labels that look like JSON (2024, true, null) as strings; JSON only when it starts with { [ or "', async () => {
+    const vms = JSON.parse((await xapi(['vms', '--json'])).stdout) as Array<{ uuid: string }>;
+    const ref = JSON.parse((await xapi(['call', 'VM.get_by_uuid', vms[0]!.uuid, '--json'])).stdout) as string;
+    for (const label of ['2024', 'true', 'null']) {
+      const set = await xapi(['call', 'VM.set_name_label', ref, label]);
+      expect(set.status, set.stderr).toBe(0);
+      expect(JSON.parse((await xapi(['call', 'VM.get_name_label', ref, '--json'])).stdout)).toBe(label);
+    }
+    const quoted = await xapi(['call', 'VM.set_name_label', ref, '"lab-vm-1"']);
+    expect(quoted.status, quoted.stderr).toBe(0);
+    expect(JSON.parse((await xapi(['call', 'VM.get_name_label', ref, '--json'])).stdout)).toBe('lab-vm-1');
+    const flags = await xapi(['call', '--json-args', 'VM.get_name_label', JSON.stringify(ref), '--json']);
+    expect(JSON.parse(flags.stdout)).toBe('lab-vm-1');
+    const broken = await xapi(['call', 'VM.set_name_label', ref, '{oops']);
+    expect(broken.status).toBe(2);
+  });
+
+  it('refuses a --max that is not a positive whole number (exit 2)', async () => {
+    for (const max of ['abc', '0', '-1', '1.5']) {
+      const r = await xapi(['events', '--max', max]);
+      expect(r.status, max).toBe(2);
+      expect(r.stderr).toMatch(/^E_USAGE: --max/);
+    }
+  });
+
+  it('ends events on Ctrl-C with exit 0 after printing what arrived', async () => {
+    const run = xapi(['events', '--class', 'vm', '--since', '']);
+    await new Promise((r) => setTimeout(r, 1500));
+    process.emit('SIGINT');
+    const r = await run;
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { class: string });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.every((l) => l.class === 'vm')).toBe(true);
+  });
+
   it('reads the password from --password-file, and says what is missing', async () => {
     const pw = join(dir.path, 'pw');
     writeFileSync(pw, `${lab.password}\n`);
