@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { redactText, silentLogger, toXenkitError, type Logger } from '@xenkit/core';
 import { XapiProtocolError, isTransportFailure, isXapiError } from './errors.js';
-import { assertTlsMatchesScheme, createDispatcher, type HttpTimeouts, type TlsOptions } from './http.js';
+import { Pins, assertTlsMatchesScheme, createDispatcher, type HttpTimeouts, type TlsOptions } from './http.js';
 import { RpcTransport, type RpcRequestOptions, type TransportKind } from './rpc.js';
 import { convertResult } from './wire/shape.js';
 
@@ -48,6 +48,8 @@ export class XapiSession {
   private login: Promise<void> | undefined;
   private members: string[] = [];
   readonly dispatcher: Dispatcher;
+  /** Pinned certificates: those given, and each pool member's as the master reports it. */
+  readonly pins: Pins;
   readonly logger: Logger;
   closed = false;
 
@@ -58,7 +60,8 @@ export class XapiSession {
     this.logger = options.logger ?? silentLogger;
     const base = parseBaseUrl(options.url);
     assertTlsMatchesScheme(base, options.tls);
-    this.dispatcher = createDispatcher(options.tls, options.timeouts);
+    this.pins = new Pins(options.tls);
+    this.dispatcher = createDispatcher(options.tls, options.timeouts, this.pins);
     this.transport = this.transportFor(base);
     this.session = options.sessionId;
   }
@@ -130,11 +133,28 @@ export class XapiSession {
   private async learnMembers(): Promise<void> {
     try {
       const hosts = (await this.transport.call('host.get_all_records', [this.session])) as Record<string, { address?: string }>;
-      this.members = Object.values(hosts)
-        .map((h) => h.address)
-        .filter((a): a is string => typeof a === 'string' && a.length > 0);
+      const withAddress = Object.entries(hosts).filter((e): e is [string, { address: string }] => typeof e[1].address === 'string' && e[1].address.length > 0);
+      this.members = withAddress.map(([, h]) => h.address);
+      if (this.pins.active) await this.learnPins(withAddress);
     } catch (e) {
       this.logger.debug({ err: redactText(String(e)) }, 'could not list pool members for failover');
+    }
+  }
+
+  /**
+   * Each member has its own self-signed certificate; the pinned master vouches for them, so hops to
+   * a member (HOST_IS_SLAVE, failover, a transfer's 302) pass the pin check. A host without the call
+   * (or a failure) leaves that member to the fingerprints given.
+   */
+  private async learnPins(hosts: Array<[string, { address: string }]>): Promise<void> {
+    for (const [ref, h] of hosts) {
+      try {
+        const pem = await this.transport.call('host.get_server_certificate', [this.session, ref]);
+        const fp = this.pins.learn(h.address, String(pem));
+        this.logger.debug({ host: h.address, fingerprint: fp }, 'pinned pool member certificate');
+      } catch (e) {
+        this.logger.debug({ host: h.address, err: redactText(String(e)) }, 'could not fetch a pool member certificate');
+      }
     }
   }
 

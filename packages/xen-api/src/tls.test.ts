@@ -107,3 +107,53 @@ describe('redirects of a transfer (the URL carries the session)', () => {
     expect(member.imports[0]!.query.get('vdi')).toBe(refs.vdi);
   });
 });
+
+describe('a pool of hosts with self-signed certificates of their own', () => {
+  /** Master at .2 and member at .3 on one port, one database, each with its own openssl certificate. */
+  async function pool(opts: { certsFromMaster: boolean; lie?: boolean }) {
+    const db = new MiniDb();
+    const refs = seedPool(db);
+    for (const [ref] of db.table('host')) db.table('host').delete(ref);
+    const hostA = db.add('host', { name_label: 'a', address: '127.0.0.2' });
+    const hostB = db.add('host', { name_label: 'b', address: '127.0.0.3' });
+    const certA = selfSigned('127.0.0.2');
+    const certB = selfSigned('127.0.0.3');
+    const other = opts.lie ? selfSigned('127.0.0.3') : certB;
+    const member = await mini({ host: '127.0.0.3', tls: certB, slaveOf: '127.0.0.2' }, db);
+    const master = await mini({ host: '127.0.0.2', port: member.port, tls: certA, redirectTransfersTo: member.url }, db);
+    if (opts.certsFromMaster) {
+      master.handlers.set('host.get_server_certificate', ([h]) => (h === hostA ? certA.cert : h === hostB ? other.cert : ''));
+    }
+    return { master, member, certA, certB, refs };
+  }
+
+  it('accepts a list of pins: HOST_IS_SLAVE from a member to the master, each with its own certificate', async () => {
+    const { member, master, certA, certB } = await pool({ certsFromMaster: false });
+    const c = await connect({ url: member.url, password: 'secret', tls: { fingerprint: [certB.fingerprint, certA.fingerprint] }, timeouts: { eventWait: 1 } });
+    cleanup.push(() => c.close());
+    expect(c.url).toBe(`${master.url}/`);
+    expect(await c.VM.get_all()).toHaveLength(2);
+    // one pin is not enough for the hop
+    await expect(connect({ url: member.url, password: 'secret', tls: { fingerprint: certB.fingerprint } })).rejects.toMatchObject({ code: 'E_XAPI_TLS' });
+  });
+
+  it("pins each member's certificate as the pinned master reports it: a 302 to the member that sees the SR works", async () => {
+    const { master, member, certA, refs } = await pool({ certsFromMaster: true });
+    const c = await connect({ url: master.url, password: 'secret', tls: { fingerprint: certA.fingerprint }, timeouts: { eventWait: 1 } });
+    cleanup.push(() => c.close());
+    expect(master.calls.filter((x) => x.method === 'host.get_server_certificate')).toHaveLength(2);
+    member.sessions.set(await c.connection.sessionRef(), { originator: 'x' });
+    const image = Buffer.alloc(ZERO_BLOCK, 5);
+    await c.importVdi({ vdi: refs.vdi!, source: new BufferSource(image) });
+    expect(member.imports).toHaveLength(1);
+  });
+
+  it('refuses a member whose certificate is not the one the master reports', async () => {
+    const { master, member, certA, refs } = await pool({ certsFromMaster: true, lie: true });
+    const c = await connect({ url: master.url, password: 'secret', tls: { fingerprint: certA.fingerprint }, timeouts: { eventWait: 1 } });
+    cleanup.push(() => c.close());
+    member.sessions.set(await c.connection.sessionRef(), { originator: 'x' });
+    await expect(c.importVdi({ vdi: refs.vdi!, source: new BufferSource(Buffer.alloc(ZERO_BLOCK, 5)) })).rejects.toMatchObject({ code: 'E_XAPI_TLS' });
+    expect(member.imports).toHaveLength(0);
+  });
+});

@@ -153,6 +153,7 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
       body: stream,
       signal: options.signal,
       tls: session.options.tls,
+      pins: session.pins,
       timeouts: session.options.timeouts,
     });
     if (res.statusCode === 302 || res.statusCode === 301 || res.statusCode === 307) {

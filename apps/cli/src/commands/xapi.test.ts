@@ -173,3 +173,28 @@ describe('xenkit xapi (against the lab host)', () => {
     expect(wrong.stderr).not.toContain('wrong-password');
   });
 });
+
+describe('xenkit xapi --fingerprint (against a TLS lab pool)', () => {
+  let tlsLab: RunningLab;
+  beforeAll(async () => {
+    tlsLab = await startLab({ tls: true, hosts: 2, vms: 1, authFailureDelayMs: 0 });
+  });
+  afterAll(() => tlsLab.close());
+
+  it('takes --fingerprint more than once, any listed one trusted, through HOST_IS_SLAVE', async () => {
+    const base = { XENKIT_USER: tlsLab.user, XENKIT_PASSWORD: tlsLab.password };
+    const another = 'AB'.repeat(32);
+    const r = await xapi(['hosts', '--json', '--url', tlsLab.urls[1]!, '--fingerprint', tlsLab.fingerprint!, '--fingerprint', another], base);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(2);
+    const wrong = await xapi(['hosts', '--url', tlsLab.url, '--fingerprint', another], base);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/^E_XAPI_TLS: /);
+  });
+
+  it('refuses --fingerprint with an http:// URL (exit 2) instead of sending the password in clear', async () => {
+    const r = await xapi(['hosts', '--fingerprint', tlsLab.fingerprint!]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^E_XAPI_CONFIG: /);
+  });
+});
