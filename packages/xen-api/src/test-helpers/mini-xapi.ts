@@ -1,6 +1,9 @@
 /**
- * A minimal XAPI-shaped server for the client's tests, until the lab host (packages/xapi-sim) is
- * merged. It speaks what XAPI puts on the wire: XML-RPC with untyped strings and int64 as decimal
+ * A minimal XAPI-shaped server the tests control completely, kept for what the lab host
+ * (packages/xapi-sim, tested against in lab.test.ts) cannot do on demand: fault injection (a socket
+ * dropped mid-transfer, a host down for a set time, sessions invalidated at an exact point, a host
+ * without JSON-RPC, a handler that makes its own task, a redirect to any URL, a certificate per host
+ * and a scripted host.get_server_certificate) and a record of every call received. It speaks what XAPI puts on the wire: XML-RPC with untyped strings and int64 as decimal
  * strings in the Status/Value envelope, JSON-RPC v2 (int64 as bare integer literals, errors as
  * {code: 1, message, data}), event.from with zero-padded tokens, tasks whose result is an XML-RPC
  * string, and /import_raw_vdi + /export_raw_vdi with XAPI's chunked framing and a task-id header.
