@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { redactText, silentLogger, toXenkitError, type Logger } from '@xenkit/core';
-import { XapiProtocolError, isTransportFailure, isXapiError } from './errors.js';
+import { XapiConfigError, XapiProtocolError, isTransportFailure, isXapiError } from './errors.js';
 import { Pins, assertTlsMatchesScheme, createDispatcher, type HttpTimeouts, type TlsOptions } from './http.js';
 import { RpcTransport, type RpcRequestOptions, type TransportKind } from './rpc.js';
 import { convertResult } from './wire/shape.js';
@@ -247,12 +247,12 @@ export function parseBaseUrl(text: string): URL {
   try {
     url = new URL(/^[a-z]+:\/\//i.test(text) ? text : `https://${text}`);
   } catch {
-    throw new XapiProtocolError('E_XAPI_CONFIG', `not a XAPI URL: ${redactText(text)}`);
+    throw new XapiConfigError(`not a XAPI URL: ${redactText(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new XapiProtocolError('E_XAPI_CONFIG', `XAPI URL must be http: or https:, not ${url.protocol}`);
+    throw new XapiConfigError(`XAPI URL must be http: or https:, not ${url.protocol}`);
   }
-  if (url.username || url.password) throw new XapiProtocolError('E_XAPI_CONFIG', 'put credentials in user/password, not in the URL');
+  if (url.username || url.password) throw new XapiConfigError('put credentials in user/password, not in the URL');
   return new URL(`${url.protocol}//${url.host}/`);
 }
 

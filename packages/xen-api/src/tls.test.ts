@@ -60,6 +60,12 @@ describe('TLS options with an http: URL', () => {
     expect(m.calls).toHaveLength(0);
   });
 
+  it('other unusable connect() options are usage errors too', async () => {
+    for (const options of [{ url: 'ftp://xs1', password: 'x' }, { url: 'https://root:pw@xs1', password: 'x' }, { url: 'https://xs1' }]) {
+      await expect(connect(options)).rejects.toMatchObject({ code: 'E_XAPI_CONFIG', category: 'usage' });
+    }
+  });
+
   it('an HTTP handler request refuses them instead of crashing on a plain socket', async () => {
     const r = await recorder();
     const url = new URL(`${r.url}/import_raw_vdi?session_id=OpaqueRef:secret`);

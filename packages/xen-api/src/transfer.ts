@@ -6,7 +6,7 @@ import { http1, type Http1Response } from './http1.js';
 import type { BlockSource } from '@xenkit/disk';
 import { redactText } from '@xenkit/core';
 import type { XapiSession } from './client.js';
-import { XapiProtocolError } from './errors.js';
+import { XapiConfigError, XapiProtocolError } from './errors.js';
 import { transportError } from './http.js';
 import { chunkedFrames, chunkedLength, dataRuns } from './chunked.js';
 import { taskOutcome, waitTask } from './tasks.js';
@@ -58,7 +58,7 @@ export async function importVdi(session: XapiSession, options: ImportVdiOptions)
   let body: Body;
   const query: Record<string, string> = { vdi: options.vdi, format: options.format ?? 'raw' };
   if (options.source) {
-    if (query.format !== 'raw') throw new XapiProtocolError('E_XAPI_CONFIG', 'a BlockSource is uploaded as raw (chunked)');
+    if (query.format !== 'raw') throw new XapiConfigError('a BlockSource is uploaded as raw (chunked)');
     const source = options.source;
     const runs = await dataRuns(source, signal);
     query.chunked = 'true';
@@ -69,7 +69,7 @@ export async function importVdi(session: XapiSession, options: ImportVdiOptions)
     const type = query.format === 'vhd' ? 'application/vhd' : 'application/octet-stream';
     body = { length: size, contentType: type, open: () => createReadStream(file, { highWaterMark: 1 << 20 }) };
   } else {
-    throw new XapiProtocolError('E_XAPI_CONFIG', 'importVdi needs a source or a file');
+    throw new XapiConfigError('importVdi needs a source or a file');
   }
   await withTask(session, 'xenkit import_raw_vdi', options, async (task) => {
     query.task_id = task;

@@ -1,4 +1,4 @@
-import { XapiProtocolError } from './errors.js';
+import { XapiConfigError } from './errors.js';
 import { XapiSession, parseBaseUrl, resolvePassword, type ConnectOptions } from './client.js';
 import { assertTlsMatchesScheme } from './http.js';
 import { EventStream, type EventOptions } from './events.js';
@@ -112,7 +112,7 @@ export async function connect(options: ConnectOptions): Promise<Xapi> {
   assertTlsMatchesScheme(parseBaseUrl(options.url), options.tls);
   const password = await resolvePassword(options);
   if (password === undefined && options.sessionId === undefined) {
-    throw new XapiProtocolError('E_XAPI_CONFIG', 'connect needs a password, a passwordFile or a sessionId');
+    throw new XapiConfigError('connect needs a password, a passwordFile or a sessionId');
   }
   const conn = new XapiSession({ ...options, originator: options.originator ?? 'xenkit' }, password);
   if (options.sessionId === undefined) {
