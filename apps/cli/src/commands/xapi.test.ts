@@ -1,4 +1,5 @@
 import { writeFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, tempDir } from '@xenkit/fixtures';
@@ -157,6 +158,33 @@ describe('xenkit xapi (against the lab host)', () => {
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { class: string });
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines.every((l) => l.class === 'vm')).toBe(true);
+  });
+
+  it('ends on Ctrl-C with exit 0 even while the first event.from is still waiting', async () => {
+    // A host that logs in but never answers event.from: the interrupt lands inside the call.
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += String(c)));
+      req.on('end', () => {
+        const { method, id } = JSON.parse(body) as { method: string; id: number };
+        if (method === 'event.from') return; // hangs until the client gives up
+        const result = method === 'session.login_with_password' ? 'OpaqueRef:11111111-2222-3333-4444-555555555555' : method === 'host.get_all_records' ? {} : '';
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', result, id }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const run = xapi(['events', '--transport', 'json-rpc'], { XENKIT_URL: url, XENKIT_PASSWORD: 'pw' });
+      await new Promise((r) => setTimeout(r, 700));
+      process.emit('SIGINT');
+      const r = await run;
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('reads the password from --password-file, and says what is missing', async () => {
