@@ -9,15 +9,16 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function lab(opts: Parameters<typeof startMiniXapi>[0] = {}, db = new MiniDb()): Promise<MiniXapi & { refs: Record<string, string> }> {
+/** The in-test server (test-helpers/mini-xapi.ts), not the lab host: what the lab serves is tested in lab.test.ts. */
+async function mini(opts: Parameters<typeof startMiniXapi>[0] = {}, db = new MiniDb()): Promise<MiniXapi & { refs: Record<string, string> }> {
   const refs = db.tables.size === 0 ? seedPool(db) : {};
-  const mini = await startMiniXapi(opts, db);
-  cleanup.push(() => mini.close());
-  return Object.assign(mini, { refs });
+  const srv = await startMiniXapi(opts, db);
+  cleanup.push(() => srv.close());
+  return Object.assign(srv, { refs });
 }
 
-async function client(mini: MiniXapi, transport: TransportKind = 'auto', extra: Partial<Parameters<typeof connect>[0]> = {}): Promise<Xapi> {
-  const c = await connect({ url: mini.url, user: 'root', password: 'secret', transport, retry: { delayMs: 20 }, timeouts: { eventWait: 1 }, ...extra });
+async function client(srv: MiniXapi, transport: TransportKind = 'auto', extra: Partial<Parameters<typeof connect>[0]> = {}): Promise<Xapi> {
+  const c = await connect({ url: srv.url, user: 'root', password: 'secret', transport, retry: { delayMs: 20 }, timeouts: { eventWait: 1 }, ...extra });
   cleanup.push(() => c.close());
   return c;
 }
@@ -31,21 +32,21 @@ function capturingLogger(lines: string[]): Logger {
 
 describe.each(['json-rpc', 'xml-rpc'] as const)('over %s', (transport) => {
   it('logs in with version and originator and reads typed records: int64 as bigint, datetimes as Date', async () => {
-    const mini = await lab();
-    const c = await client(mini, transport, { originator: 'tests' });
-    expect([...mini.sessions.values()].map((s) => s.originator)).toContain('tests');
+    const srv = await mini();
+    const c = await client(srv, transport, { originator: 'tests' });
+    expect([...srv.sessions.values()].map((s) => s.originator)).toContain('tests');
     const vms = await c.VM.get_all_records();
     const web = Object.values(vms).find((v) => v.name_label === 'web')!;
     expect(web.memory_static_max).toBe(2n ** 60n + 1n);
     expect(web.VCPUs_max).toBe(2n);
     expect(web.snapshot_time).toEqual(new Date(Date.UTC(2025, 2, 19, 4, 16, 24)));
     expect(web.domain_type).toBe('pv');
-    expect(mini.calls.every((call) => call.transport === (transport === 'json-rpc' ? 'json' : 'xml'))).toBe(true);
+    expect(srv.calls.every((call) => call.transport === (transport === 'json-rpc' ? 'json' : 'xml'))).toBe(true);
   });
 
   it('raises XapiError with code, params and method', async () => {
-    const mini = await lab();
-    const c = await client(mini, transport);
+    const srv = await mini();
+    const c = await client(srv, transport);
     await expect(c.VM.get_record('OpaqueRef:nope' as never)).rejects.toMatchObject({
       name: 'XapiError',
       code: 'HANDLE_INVALID',
@@ -56,45 +57,45 @@ describe.each(['json-rpc', 'xml-rpc'] as const)('over %s', (transport) => {
   });
 
   it('returns system.listMethods unwrapped', async () => {
-    const mini = await lab();
-    const c = await client(mini, transport);
+    const srv = await mini();
+    const c = await client(srv, transport);
     expect(await c.call('system.listMethods')).toContain('event.from');
   });
 
   it('runs Async calls to their result through event.from, with progress, and destroys the task', async () => {
-    const mini = await lab();
-    const c = await client(mini, transport);
+    const srv = await mini();
+    const c = await client(srv, transport);
     const progress: number[] = [];
-    await c.callAsync('VM.start', mini.refs.pv as never, false, false, { onProgress: (p) => progress.push(p) });
-    expect(mini.db.get('VM', mini.refs.pv!).power_state).toBe('Running');
+    await c.callAsync('VM.start', srv.refs.pv as never, false, false, { onProgress: (p) => progress.push(p) });
+    expect(srv.db.get('VM', srv.refs.pv!).power_state).toBe('Running');
     expect(progress.at(-1)).toBe(1);
-    expect(mini.db.table('task').size).toBe(0);
-    expect(mini.calls.filter((x) => x.method === 'task.get_record' || x.method === 'task.get_status')).toHaveLength(0);
-    const failed = c.callAsync('VM.start', mini.refs.pv as never, false, false);
+    expect(srv.db.table('task').size).toBe(0);
+    expect(srv.calls.filter((x) => x.method === 'task.get_record' || x.method === 'task.get_status')).toHaveLength(0);
+    const failed = c.callAsync('VM.start', srv.refs.pv as never, false, false);
     await expect(failed).rejects.toMatchObject({ code: 'VM_BAD_POWER_STATE', method: 'VM.start' });
   });
 });
 
 describe('connection', () => {
   it('auto falls back to XML-RPC when /jsonrpc answers XML', async () => {
-    const mini = await lab({ noJsonRpc: true });
-    const c = await client(mini, 'auto');
+    const srv = await mini({ noJsonRpc: true });
+    const c = await client(srv, 'auto');
     expect(Object.keys(await c.host.get_all_records())).toHaveLength(1);
     expect(c.transport).toBe('xml-rpc');
   });
 
   it('rejects bad credentials with SESSION_AUTHENTICATION_FAILED and never logs the password', async () => {
-    const mini = await lab();
+    const srv = await mini();
     const lines: string[] = [];
-    await expect(connect({ url: mini.url, user: 'root', password: 'wrong-pw', logger: capturingLogger(lines) })).rejects.toMatchObject({
+    await expect(connect({ url: srv.url, user: 'root', password: 'wrong-pw', logger: capturingLogger(lines) })).rejects.toMatchObject({
       code: 'SESSION_AUTHENTICATION_FAILED',
     });
     expect(lines.join('\n')).not.toContain('wrong-pw');
   });
 
   it('goes to the master on HOST_IS_SLAVE (XAPI names it by address; the port is kept)', async () => {
-    const master = await lab({ host: '127.0.0.2' });
-    const member = await lab({ host: '127.0.0.1', port: master.port, slaveOf: '127.0.0.2' }, new MiniDb());
+    const master = await mini({ host: '127.0.0.2' });
+    const member = await mini({ host: '127.0.0.1', port: master.port, slaveOf: '127.0.0.2' }, new MiniDb());
     const c = await client(member, 'json-rpc');
     expect(c.url).toBe(`http://127.0.0.2:${master.port}/`);
     expect(await c.VM.get_all()).toHaveLength(2);
@@ -102,38 +103,38 @@ describe('connection', () => {
   });
 
   it('logs in again once on SESSION_INVALID and retries the call', async () => {
-    const mini = await lab();
-    const c = await client(mini, 'json-rpc');
+    const srv = await mini();
+    const c = await client(srv, 'json-rpc');
     await c.VM.get_all();
-    mini.invalidateSessions();
+    srv.invalidateSessions();
     expect(await c.VM.get_all()).toHaveLength(2);
-    expect(mini.calls.filter((x) => x.method === 'session.login_with_password')).toHaveLength(2);
+    expect(srv.calls.filter((x) => x.method === 'session.login_with_password')).toHaveLength(2);
   });
 
   it('retries idempotent reads across a restart, but not writes', async () => {
-    const mini = await lab();
-    const c = await client(mini, 'xml-rpc', { retry: { attempts: 8, delayMs: 50 } });
+    const srv = await mini();
+    const c = await client(srv, 'xml-rpc', { retry: { attempts: 8, delayMs: 50 } });
     await c.VM.get_all();
-    const restart = mini.restart(150);
+    const restart = srv.restart(150);
     const read = c.VM.get_all();
     await restart;
     expect(await read).toHaveLength(2);
-    await mini.close();
-    await expect(c.VM.start(mini.refs.hvm as never, false, false)).rejects.toMatchObject({ code: 'E_XAPI_TRANSPORT' });
+    await srv.close();
+    await expect(c.VM.start(srv.refs.hvm as never, false, false)).rejects.toMatchObject({ code: 'E_XAPI_TRANSPORT' });
   });
 
   it('never logs passwords, session refs or session_id query strings', async () => {
-    const mini = await lab({ password: 'pw-secret' });
+    const srv = await mini({ password: 'pw-secret' });
     const lines: string[] = [];
-    const c = await client(mini, 'json-rpc', { logger: capturingLogger(lines), password: 'pw-secret' });
-    mini.invalidateSessions();
+    const c = await client(srv, 'json-rpc', { logger: capturingLogger(lines), password: 'pw-secret' });
+    srv.invalidateSessions();
     await c.VM.get_all().catch(() => undefined);
-    await c.exportVdi({ vdi: mini.refs.vdi!, file: '/dev/null' });
+    await c.exportVdi({ vdi: srv.refs.vdi!, file: '/dev/null' });
     const all = lines.join('\n');
     expect(lines.length).toBeGreaterThan(0);
     expect(all).not.toContain('pw-secret');
     expect(all).not.toMatch(/OpaqueRef:[0-9a-f-]{36}.*session|session_id=OpaqueRef/);
-    for (const ref of mini.sessions.keys()) expect(all).not.toContain(ref);
+    for (const ref of srv.sessions.keys()) expect(all).not.toContain(ref);
   });
 
   it('fails over to another pool member when the master stops answering', async () => {
@@ -153,17 +154,17 @@ describe('connection', () => {
   });
 
   it('cancels the task when a callAsync is aborted, and destroys it', async () => {
-    const mini = await lab();
-    const c = await client(mini, 'json-rpc');
+    const srv = await mini();
+    const c = await client(srv, 'json-rpc');
     let task = '';
-    mini.handlers.set('Async.VM.clean_shutdown', () => {
-      task = mini.db.add('task', { status: 'pending', progress: 0.1, result: '', error_info: [] });
+    srv.handlers.set('Async.VM.clean_shutdown', () => {
+      task = srv.db.add('task', { status: 'pending', progress: 0.1, result: '', error_info: [] });
       return task;
     });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    await expect(c.callAsync('VM.clean_shutdown', mini.refs.hvm as never, { signal: ac.signal })).rejects.toMatchObject({ code: 'E_XAPI_ABORTED' });
-    expect(mini.calls.map((x) => x.method)).toContain('task.cancel');
-    expect(mini.db.table('task').has(task)).toBe(false);
+    await expect(c.callAsync('VM.clean_shutdown', srv.refs.hvm as never, { signal: ac.signal })).rejects.toMatchObject({ code: 'E_XAPI_ABORTED' });
+    expect(srv.calls.map((x) => x.method)).toContain('task.cancel');
+    expect(srv.db.table('task').has(task)).toBe(false);
   });
 });

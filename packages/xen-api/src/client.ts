@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { redactText, silentLogger, toXenkitError, type Logger } from '@xenkit/core';
-import { XapiProtocolError, isTransportFailure, isXapiError } from './errors.js';
-import { createDispatcher, type HttpTimeouts, type TlsOptions } from './http.js';
+import { XapiConfigError, XapiProtocolError, isTransportFailure, isXapiError } from './errors.js';
+import { Pins, assertTlsMatchesScheme, createDispatcher, type HttpTimeouts, type TlsOptions } from './http.js';
 import { RpcTransport, type RpcRequestOptions, type TransportKind } from './rpc.js';
 import { convertResult } from './wire/shape.js';
 
@@ -48,6 +48,8 @@ export class XapiSession {
   private login: Promise<void> | undefined;
   private members: string[] = [];
   readonly dispatcher: Dispatcher;
+  /** Pinned certificates: those given, and each pool member's as the master reports it. */
+  readonly pins: Pins;
   readonly logger: Logger;
   closed = false;
 
@@ -56,8 +58,11 @@ export class XapiSession {
     private password: string | undefined,
   ) {
     this.logger = options.logger ?? silentLogger;
-    this.dispatcher = createDispatcher(options.tls, options.timeouts);
-    this.transport = this.transportFor(parseBaseUrl(options.url));
+    const base = parseBaseUrl(options.url);
+    assertTlsMatchesScheme(base, options.tls);
+    this.pins = new Pins(options.tls);
+    this.dispatcher = createDispatcher(options.tls, options.timeouts, this.pins);
+    this.transport = this.transportFor(base);
     this.session = options.sessionId;
   }
 
@@ -74,6 +79,11 @@ export class XapiSession {
   async sessionRef(): Promise<string> {
     if (!this.session) await this.relogin();
     return this.session!;
+  }
+
+  /** Addresses of the pool's hosts as XAPI lists them (learnt at login); where redirects may go. */
+  get poolMembers(): readonly string[] {
+    return this.members;
   }
 
   get eventWait(): number {
@@ -123,11 +133,28 @@ export class XapiSession {
   private async learnMembers(): Promise<void> {
     try {
       const hosts = (await this.transport.call('host.get_all_records', [this.session])) as Record<string, { address?: string }>;
-      this.members = Object.values(hosts)
-        .map((h) => h.address)
-        .filter((a): a is string => typeof a === 'string' && a.length > 0);
+      const withAddress = Object.entries(hosts).filter((e): e is [string, { address: string }] => typeof e[1].address === 'string' && e[1].address.length > 0);
+      this.members = withAddress.map(([, h]) => h.address);
+      if (this.pins.active) await this.learnPins(withAddress);
     } catch (e) {
       this.logger.debug({ err: redactText(String(e)) }, 'could not list pool members for failover');
+    }
+  }
+
+  /**
+   * Each member has its own self-signed certificate; the pinned master vouches for them, so hops to
+   * a member (HOST_IS_SLAVE, failover, a transfer's 302) pass the pin check. A host without the call
+   * (or a failure) leaves that member to the fingerprints given.
+   */
+  private async learnPins(hosts: Array<[string, { address: string }]>): Promise<void> {
+    for (const [ref, h] of hosts) {
+      try {
+        const pem = await this.transport.call('host.get_server_certificate', [this.session, ref]);
+        const fp = this.pins.learn(h.address, String(pem));
+        this.logger.debug({ host: h.address, fingerprint: fp }, 'pinned pool member certificate');
+      } catch (e) {
+        this.logger.debug({ host: h.address, err: redactText(String(e)) }, 'could not fetch a pool member certificate');
+      }
     }
   }
 
@@ -220,12 +247,12 @@ export function parseBaseUrl(text: string): URL {
   try {
     url = new URL(/^[a-z]+:\/\//i.test(text) ? text : `https://${text}`);
   } catch {
-    throw new XapiProtocolError('E_XAPI_CONFIG', `not a XAPI URL: ${redactText(text)}`);
+    throw new XapiConfigError(`not a XAPI URL: ${redactText(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new XapiProtocolError('E_XAPI_CONFIG', `XAPI URL must be http: or https:, not ${url.protocol}`);
+    throw new XapiConfigError(`XAPI URL must be http: or https:, not ${url.protocol}`);
   }
-  if (url.username || url.password) throw new XapiProtocolError('E_XAPI_CONFIG', 'put credentials in user/password, not in the URL');
+  if (url.username || url.password) throw new XapiConfigError('put credentials in user/password, not in the URL');
   return new URL(`${url.protocol}//${url.host}/`);
 }
 

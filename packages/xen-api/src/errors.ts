@@ -1,4 +1,4 @@
-import { OperationError, isXenkitError, redactText } from '@xenkit/core';
+import { OperationError, UsageError, isXenkitError, redactText } from '@xenkit/core';
 
 /** Error codes whose first parameter is a session handle, which is a credential. */
 const SECRET_PARAM_CODES = new Set(['SESSION_INVALID', 'SESSION_NOT_REGISTERED']);
@@ -44,6 +44,7 @@ export type XapiProtocolCode =
   | 'E_XAPI_JSON' // the JSON-RPC body is not JSON-RPC
   | 'E_XAPI_RESPONSE' // well-formed, but not a XAPI response (no Status, no result)
   | 'E_XAPI_HTTP' // an HTTP status other than the one expected
+  | 'E_XAPI_REDIRECT' // a redirect to another scheme or to a host outside the pool, refused
   | 'E_XAPI_TRANSPORT' // the connection failed or dropped
   | 'E_XAPI_TIMEOUT'
   | 'E_XAPI_TLS' // the host's certificate did not match the pinned fingerprint, or failed verification
@@ -56,6 +57,17 @@ export class XapiProtocolError extends OperationError {
   constructor(code: XapiProtocolCode, message: string, details: Record<string, unknown> = {}, cause?: unknown) {
     super(code, redactText(message), { details: redactDetails(details), cause });
     this.name = 'XapiProtocolError';
+  }
+}
+
+/**
+ * connect() options that contradict each other or cannot work (TLS options with an http: URL, a
+ * malformed fingerprint): the caller's mistake, so a usage error (CLI exit 2), code E_XAPI_CONFIG.
+ */
+export class XapiConfigError extends UsageError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('E_XAPI_CONFIG', redactText(message), { details: redactDetails(details) });
+    this.name = 'XapiConfigError';
   }
 }
 

@@ -12,7 +12,10 @@ export interface EventOptions {
    */
   token?: string;
   signal?: AbortSignal;
-  /** Called when the token was refused (EVENTS_LOST, token parse failure) and the stream restarts from ''. */
+  /**
+   * Called when the stream restarts from '': the token was refused (EVENTS_LOST, token parse failure),
+   * or the host answered with an older token than the one sent (TOKEN_WENT_BACK).
+   */
   onResync?: (reason: string) => void;
 }
 
@@ -71,6 +74,15 @@ export class EventStream implements AsyncIterable<EventRecord> {
         }
         if (isXapiError(e, 'SESSION_INVALID')) await this.session.relogin().catch(() => undefined);
         else await this.session.failover().catch(() => false);
+        continue;
+      }
+      // Tokens are zero-padded and only grow on one history. A smaller one means the host's history
+      // restarted (a host brought back without its event counter, a restored database): changes
+      // between the two are unknown, so start again from every object.
+      if (this.current !== '' && typeof batch.token === 'string' && batch.token < this.current) {
+        this.session.logger.info({}, 'event token went back; fetching every object again');
+        this.options.onResync?.('TOKEN_WENT_BACK');
+        this.current = '';
         continue;
       }
       this.current = batch.token;

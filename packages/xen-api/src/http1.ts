@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { redactText } from '@xenkit/core';
 import { XapiProtocolError } from './errors.js';
-import { normalizeFingerprint, transportError, type HttpTimeouts, type TlsOptions } from './http.js';
+import { Pins, assertTlsMatchesScheme, transportError, type HttpTimeouts, type TlsOptions } from './http.js';
 
 export interface Http1Options {
   method: 'GET' | 'PUT';
@@ -14,6 +14,8 @@ export interface Http1Options {
   body?: Readable;
   signal?: AbortSignal;
   tls?: TlsOptions;
+  /** The pins to check (with those learnt from the pool); default: made from `tls`. */
+  pins?: Pins;
   timeouts?: HttpTimeouts;
 }
 
@@ -35,7 +37,9 @@ export interface Http1Response {
 export async function http1(url: URL, options: Http1Options): Promise<Http1Response> {
   const what = `${options.method} ${redactText(url.origin + url.pathname)}`;
   const tls = options.tls ?? {};
-  const pinned = tls.fingerprint ? normalizeFingerprint(tls.fingerprint) : undefined;
+  assertTlsMatchesScheme(url, tls);
+  const pins = options.pins ?? new Pins(tls);
+  const pinned = pins.active;
   const secure = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const common = { method: options.method, host, port: url.port, path: url.pathname + url.search, headers: options.headers, agent: false as const };
@@ -65,10 +69,9 @@ export async function http1(url: URL, options: Http1Options): Promise<Http1Respo
         socket.setTimeout(idle, () => req.destroy(new XapiProtocolError('E_XAPI_TIMEOUT', `${what}: no data for ${idle} ms`)));
         socket.once(secure ? 'secureConnect' : 'connect', () => {
           clearTimeout(timer);
-          if (pinned) {
-            const got = (socket as TLSSocket).getPeerCertificate()?.fingerprint256?.replace(/:/g, '').toUpperCase();
-            if (got !== pinned) {
-              const e = new XapiProtocolError('E_XAPI_TLS', `certificate of ${host} does not match the pinned SHA-256 fingerprint`, { expected: pinned, got });
+          if (pinned && secure) {
+            const e = pins.check(host, socket as TLSSocket);
+            if (e) {
               req.destroy(e);
               return reject(e);
             }

@@ -2,7 +2,7 @@ export { connect, XapiClient, type Xapi } from './xapi.js';
 export type { ConnectOptions } from './client.js';
 export type { TlsOptions, HttpTimeouts } from './http.js';
 export type { TransportKind } from './rpc.js';
-export { XapiError, XapiProtocolError, isXapiError, isTransportFailure, type XapiProtocolCode } from './errors.js';
+export { XapiError, XapiProtocolError, XapiConfigError, isXapiError, isTransportFailure, type XapiProtocolCode } from './errors.js';
 export { EventStream, type EventOptions } from './events.js';
 export { decodeTaskResult, type TaskOptions } from './tasks.js';
 export type { ImportVdiOptions, ExportVdiOptions, TransferOptions, TransferProgress } from './transfer.js';

@@ -1,11 +1,12 @@
 // The client against the lab host (packages/xapi-sim), a wire-faithful XAPI written independently.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type RunningLab } from '@xenkit/xapi-sim';
+import type { Logger } from '@xenkit/core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BufferSource } from '@xenkit/disk';
 import { requireTools, tempDir } from '@xenkit/fixtures';
-import { connect, isXapiError, type VMRecord } from './index.js';
+import { connect, isXapiError, type EventRecord, type VMRecord } from './index.js';
 
 let pool: RunningLab;
 beforeAll(async () => {
@@ -111,6 +112,99 @@ describe('against the lab host', () => {
     } finally {
       dir.cleanup();
       await secure.close();
+    }
+  });
+
+  it('logs in again when its session is logged out from another connection mid-run', async () => {
+    const c = await connect({ url: pool.url, user: pool.user, password: pool.password, transport: 'json-rpc' });
+    try {
+      const before = await c.VM.get_all();
+      const ref = await c.connection.sessionRef();
+      const other = await fetch(`${pool.url}/jsonrpc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'session.logout', params: [ref], id: 1 }),
+      });
+      expect(await other.json()).toMatchObject({ result: '' });
+      const stale = await fetch(`${pool.url}/jsonrpc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'VM.get_all', params: [ref], id: 2 }),
+      });
+      expect(JSON.stringify(await stale.json())).toContain('SESSION_INVALID');
+      expect(await c.VM.get_all()).toEqual(before);
+      expect(await c.connection.sessionRef()).not.toBe(ref);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('follows the 302 an import gets to the member whose local SR holds the VDI', async () => {
+    const redirects: string[] = [];
+    const note = (_o: unknown, msg?: string) => void (msg?.endsWith('redirected') && redirects.push(msg));
+    const logger: Logger = { trace: note, debug: note, info: note, warn: note, error: note, child: () => logger };
+    const c = await connect({ url: pool.url, user: pool.user, password: pool.password, timeouts: { eventWait: 1 }, logger });
+    const dir = tempDir();
+    try {
+      const [thePool] = await c.pool.get_all();
+      const masterHost = await c.pool.get_master(thePool!);
+      expect(await c.host.get_address(masterHost)).toBe(new URL(pool.url).hostname);
+      let memberSr: string | undefined;
+      for (const [ref, sr] of Object.entries(await c.SR.get_all_records())) {
+        if (sr.shared || sr.PBDs.length !== 1) continue;
+        if ((await c.PBD.get_host(sr.PBDs[0]!)) !== masterHost) memberSr = ref;
+      }
+      expect(memberSr).toBeDefined();
+      const image = Buffer.alloc(1 << 20);
+      image.fill(0x33, 65536, 70000);
+      const vdi = await c.VDI.create({ SR: memberSr as never, name_label: 'moved', virtual_size: BigInt(image.length), type: 'user', sharable: false, read_only: false, other_config: {} });
+      await c.importVdi({ vdi, source: new BufferSource(image) });
+      const out = join(dir.path, 'back.raw');
+      await c.exportVdi({ vdi, file: out });
+      expect(readFileSync(out).equals(image)).toBe(true);
+      expect(redirects).toEqual(['/import_raw_vdi redirected', '/export_raw_vdi redirected']);
+    } finally {
+      dir.cleanup();
+      await c.close();
+    }
+  });
+});
+
+describe('against a lab host that restarts (same port, same state directory)', () => {
+  it('keeps following events across the restart', async () => {
+    const dir = tempDir();
+    let lab = await startLab({ stateDir: dir.path, vms: 1, authFailureDelayMs: 0 });
+    const port = Number(new URL(lab.url).port);
+    const c = await connect({ url: lab.url, user: lab.user, password: lab.password, retry: { attempts: 8, delayMs: 50 }, timeouts: { eventWait: 1 } });
+    const ac = new AbortController();
+    try {
+      const [vm] = await c.VM.get_by_name_label('lab-vm-1');
+      const resyncs: string[] = [];
+      const it = c.events({ classes: ['vm'], token: 'now', signal: ac.signal, onResync: (r) => resyncs.push(r) })[Symbol.asyncIterator]();
+      const wanted = async (description: string): Promise<EventRecord> => {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) throw new Error('the event stream ended');
+          const snap = r.value.snapshot as { name_description?: string } | undefined;
+          if (r.value.ref === vm && snap?.name_description === description) return r.value;
+        }
+      };
+      const first = wanted('before');
+      await new Promise((r) => setTimeout(r, 100));
+      await c.VM.set_name_description(vm!, 'before');
+      await first;
+      const second = wanted('after restart');
+      await lab.close();
+      lab = await startLab({ stateDir: dir.path, port, vms: 1, authFailureDelayMs: 0 });
+      await c.VM.set_name_description(vm!, 'after restart');
+      expect((await second).ref).toBe(vm);
+      // the lab keeps no event counter across a restart: the client noticed the token going back
+      expect(resyncs).toEqual(['TOKEN_WENT_BACK']);
+    } finally {
+      ac.abort();
+      await c.close();
+      await lab.close();
+      dir.cleanup();
     }
   });
 });

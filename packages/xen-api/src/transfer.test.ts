@@ -12,23 +12,24 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function lab(opts: Parameters<typeof startMiniXapi>[0] = {}, shared?: MiniDb) {
+/** The in-test server (test-helpers/mini-xapi.ts), not the lab host: what the lab serves is tested in lab.test.ts. */
+async function mini(opts: Parameters<typeof startMiniXapi>[0] = {}, shared?: MiniDb) {
   const db = shared ?? new MiniDb();
   const refs = shared ? {} : seedPool(db);
-  const mini = await startMiniXapi(opts, db);
-  cleanup.push(() => mini.close());
-  return Object.assign(mini, { refs });
+  const srv = await startMiniXapi(opts, db);
+  cleanup.push(() => srv.close());
+  return Object.assign(srv, { refs });
 }
 
-async function client(mini: MiniXapi): Promise<Xapi> {
-  const c = await connect({ url: mini.url, password: 'secret', transport: 'json-rpc', timeouts: { eventWait: 1 } });
+async function client(srv: MiniXapi): Promise<Xapi> {
+  const c = await connect({ url: srv.url, password: 'secret', transport: 'json-rpc', timeouts: { eventWait: 1 } });
   cleanup.push(() => c.close());
   return c;
 }
 
-function assembled(mini: MiniXapi, vdi: string, size: number): Buffer {
+function assembled(srv: MiniXapi, vdi: string, size: number): Buffer {
   const out = Buffer.alloc(size);
-  for (const [off, bytes] of mini.db.disks.get(vdi) ?? []) bytes.copy(out, off);
+  for (const [off, bytes] of srv.db.disks.get(vdi) ?? []) bytes.copy(out, off);
   return out;
 }
 
@@ -58,15 +59,15 @@ describe('importVdi', () => {
     cleanup.push(dir.cleanup);
     const size = 8 * FRAME_DATA;
     const expected = sparseImage(dir.path, size);
-    const mini = await lab();
-    const c = await client(mini);
+    const srv = await mini();
+    const c = await client(srv);
     const source = await RawSource.open(join(dir.path, 'disk.raw'));
     cleanup.push(() => source.close());
-    const vdi = (await c.VDI.create({ SR: mini.refs.sr as never, virtual_size: BigInt(size), type: 'user', sharable: false, read_only: false, other_config: {}, name_label: 'up' })) as string;
+    const vdi = (await c.VDI.create({ SR: srv.refs.sr as never, virtual_size: BigInt(size), type: 'user', sharable: false, read_only: false, other_config: {}, name_label: 'up' })) as string;
     const progress: number[] = [];
     await c.importVdi({ vdi, source, onProgress: (p) => progress.push(p.done) });
-    expect(assembled(mini, vdi, size).equals(expected)).toBe(true);
-    const sent = mini.imports[0]!;
+    expect(assembled(srv, vdi, size).equals(expected)).toBe(true);
+    const sent = srv.imports[0]!;
     expect(sent.query.get('chunked')).toBe('true');
     expect(sent.query.get('format')).toBe('raw');
     expect(sent.headers['transfer-encoding']).toBeUndefined();
@@ -75,13 +76,13 @@ describe('importVdi', () => {
     expect(sent.bytes).toBe(chunkedLength(runs));
     expect(sent.bytes).toBeLessThan(6 * ZERO_BLOCK); // of an 8 MiB disk
     expect(progress.at(-1)).toBe(sent.bytes);
-    expect(mini.db.table('task').size).toBe(0);
+    expect(srv.db.table('task').size).toBe(0);
   });
 
   it('follows a 302 to the host that sees the SR, keeping the query', async () => {
-    const target = await lab();
+    const target = await mini();
     // two hosts of one pool: one database, sessions valid on both
-    const front = await lab({ redirectTransfersTo: target.url }, target.db);
+    const front = await mini({ redirectTransfersTo: target.url }, target.db);
     const c = await client(front);
     target.sessions.set(await c.connection.sessionRef(), { originator: 'x' });
     const image = Buffer.alloc(ZERO_BLOCK * 3, 7);
@@ -94,43 +95,43 @@ describe('importVdi', () => {
   });
 
   it('follows the task the host announces in its task-id header', async () => {
-    const mini = await lab({ ignoreTaskId: true });
-    const c = await client(mini);
+    const srv = await mini({ ignoreTaskId: true });
+    const c = await client(srv);
     const image = Buffer.alloc(ZERO_BLOCK, 9);
-    await c.importVdi({ vdi: mini.refs.vdi!, source: new BufferSource(image) });
-    expect(assembled(mini, mini.refs.vdi!, image.length).equals(image)).toBe(true);
+    await c.importVdi({ vdi: srv.refs.vdi!, source: new BufferSource(image) });
+    expect(assembled(srv, srv.refs.vdi!, image.length).equals(image)).toBe(true);
   });
 
   it('fails with a transport error when the socket drops mid-transfer, and cancels the task', async () => {
-    const mini = await lab({ dropImportAfter: 200_000 });
-    const c = await client(mini);
+    const srv = await mini({ dropImportAfter: 200_000 });
+    const c = await client(srv);
     const image = Buffer.alloc(4 * FRAME_DATA, 1);
-    await expect(c.importVdi({ vdi: mini.refs.vdi!, source: new BufferSource(image) })).rejects.toMatchObject({ code: 'E_XAPI_TRANSPORT' });
-    expect(mini.db.table('task').size).toBe(0);
+    await expect(c.importVdi({ vdi: srv.refs.vdi!, source: new BufferSource(image) })).rejects.toMatchObject({ code: 'E_XAPI_TRANSPORT' });
+    expect(srv.db.table('task').size).toBe(0);
   });
 
   it('stops on AbortSignal', async () => {
-    const mini = await lab();
-    const c = await client(mini);
+    const srv = await mini();
+    const c = await client(srv);
     const ac = new AbortController();
     const image = Buffer.alloc(16 * FRAME_DATA, 3);
-    const p = c.importVdi({ vdi: mini.refs.vdi!, source: new BufferSource(image), signal: ac.signal, onProgress: (x) => x.done > FRAME_DATA && ac.abort() });
+    const p = c.importVdi({ vdi: srv.refs.vdi!, source: new BufferSource(image), signal: ac.signal, onProgress: (x) => x.done > FRAME_DATA && ac.abort() });
     await expect(p).rejects.toMatchObject({ code: 'E_XAPI_ABORTED' });
   });
 });
 
 describe('exportVdi', () => {
   it('streams a VDI to a file', async () => {
-    const mini = await lab();
-    const c = await client(mini);
+    const srv = await mini();
+    const c = await client(srv);
     const image = Buffer.alloc(1_048_576);
     image.write('hello', 1000);
-    mini.db.disks.set(mini.refs.vdi!, new Map([[0, image]]));
+    srv.db.disks.set(srv.refs.vdi!, new Map([[0, image]]));
     const dir = tempDir();
     cleanup.push(dir.cleanup);
     const out = join(dir.path, 'out.raw');
     let last = 0;
-    await c.exportVdi({ vdi: mini.refs.vdi!, file: out, onProgress: (p) => (last = p.done) });
+    await c.exportVdi({ vdi: srv.refs.vdi!, file: out, onProgress: (p) => (last = p.done) });
     expect(readFileSync(out).equals(image)).toBe(true);
     expect(last).toBe(image.length);
   });

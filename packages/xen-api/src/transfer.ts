@@ -6,7 +6,7 @@ import { http1, type Http1Response } from './http1.js';
 import type { BlockSource } from '@xenkit/disk';
 import { redactText } from '@xenkit/core';
 import type { XapiSession } from './client.js';
-import { XapiProtocolError } from './errors.js';
+import { XapiConfigError, XapiProtocolError } from './errors.js';
 import { transportError } from './http.js';
 import { chunkedFrames, chunkedLength, dataRuns } from './chunked.js';
 import { taskOutcome, waitTask } from './tasks.js';
@@ -58,7 +58,7 @@ export async function importVdi(session: XapiSession, options: ImportVdiOptions)
   let body: Body;
   const query: Record<string, string> = { vdi: options.vdi, format: options.format ?? 'raw' };
   if (options.source) {
-    if (query.format !== 'raw') throw new XapiProtocolError('E_XAPI_CONFIG', 'a BlockSource is uploaded as raw (chunked)');
+    if (query.format !== 'raw') throw new XapiConfigError('a BlockSource is uploaded as raw (chunked)');
     const source = options.source;
     const runs = await dataRuns(source, signal);
     query.chunked = 'true';
@@ -69,7 +69,7 @@ export async function importVdi(session: XapiSession, options: ImportVdiOptions)
     const type = query.format === 'vhd' ? 'application/vhd' : 'application/octet-stream';
     body = { length: size, contentType: type, open: () => createReadStream(file, { highWaterMark: 1 << 20 }) };
   } else {
-    throw new XapiProtocolError('E_XAPI_CONFIG', 'importVdi needs a source or a file');
+    throw new XapiConfigError('importVdi needs a source or a file');
   }
   await withTask(session, 'xenkit import_raw_vdi', options, async (task) => {
     query.task_id = task;
@@ -153,6 +153,7 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
       body: stream,
       signal: options.signal,
       tls: session.options.tls,
+      pins: session.pins,
       timeouts: session.options.timeouts,
     });
     if (res.statusCode === 302 || res.statusCode === 301 || res.statusCode === 307) {
@@ -161,7 +162,9 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
       stream?.destroy();
       if (!location) throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: redirect without a Location`);
       const next = new URL(location, url);
-      // Keep our query when the redirect drops it (seen on some XAPI versions; XO does the same).
+      checkRedirect(session, url, next, `${method} ${path}`);
+      // Keep our query when the redirect drops it (seen on some XAPI versions; XO does the same):
+      // only now that the target is known to be a host of this pool on the same scheme.
       if (!next.search) next.search = url.search;
       session.logger.info({ from: url.host, to: next.host }, `${path} redirected`);
       url = next;
@@ -188,6 +191,29 @@ async function send(session: XapiSession, method: 'GET' | 'PUT', path: string, q
     return res;
   }
   throw new XapiProtocolError('E_XAPI_HTTP', `${method} ${path}: more than ${MAX_REDIRECTS} redirects`);
+}
+
+const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
+
+/**
+ * The URL of a transfer carries the session: a redirect may take it only where the session already
+ * goes. No scheme change (https→http would send it in clear; http→https is refused too, as a pool
+ * does not mix them), and only to the host first spoken to or a member of its pool.
+ */
+function checkRedirect(session: XapiSession, from: URL, to: URL, what: string): void {
+  if (to.protocol !== from.protocol) {
+    throw new XapiProtocolError('E_XAPI_REDIRECT', `${what}: refused a redirect from ${from.protocol} to ${to.protocol}//${to.host}`, {
+      from: from.origin,
+      to: to.origin,
+    });
+  }
+  const allowed = new Set([bare(session.url.hostname), bare(from.hostname), ...session.poolMembers.map(bare)]);
+  if (!allowed.has(bare(to.hostname))) {
+    throw new XapiProtocolError('E_XAPI_REDIRECT', `${what}: refused a redirect to ${to.host}, which is not a host of this pool`, {
+      from: from.origin,
+      to: to.origin,
+    });
+  }
 }
 
 async function readSome(body: Readable): Promise<string> {

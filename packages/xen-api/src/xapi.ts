@@ -1,5 +1,6 @@
-import { XapiProtocolError } from './errors.js';
-import { XapiSession, resolvePassword, type ConnectOptions } from './client.js';
+import { XapiConfigError } from './errors.js';
+import { XapiSession, parseBaseUrl, resolvePassword, type ConnectOptions } from './client.js';
+import { assertTlsMatchesScheme } from './http.js';
 import { EventStream, type EventOptions } from './events.js';
 import type { AsyncMethodArgs, XenApiClasses } from './generated/api.generated.js';
 import { CLASS_NAMES } from './generated/meta.generated.js';
@@ -108,9 +109,10 @@ for (const cls of CLASS_NAMES) {
  * HOST_IS_SLAVE to the pool master. With `sessionId`, the session is used as is and not logged out.
  */
 export async function connect(options: ConnectOptions): Promise<Xapi> {
+  assertTlsMatchesScheme(parseBaseUrl(options.url), options.tls);
   const password = await resolvePassword(options);
   if (password === undefined && options.sessionId === undefined) {
-    throw new XapiProtocolError('E_XAPI_CONFIG', 'connect needs a password, a passwordFile or a sessionId');
+    throw new XapiConfigError('connect needs a password, a passwordFile or a sessionId');
   }
   const conn = new XapiSession({ ...options, originator: options.originator ?? 'xenkit' }, password);
   if (options.sessionId === undefined) {

@@ -1,4 +1,5 @@
 import { writeFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, tempDir } from '@xenkit/fixtures';
@@ -123,6 +124,69 @@ describe('xenkit xapi (against the lab host)', () => {
     expect(lines.every((l) => l.class === 'vm' && l.operation === 'add')).toBe(true);
   });
 
+  it('passes name labels that look like JSON (2024, true, null) as strings; JSON only when it starts with { [ or "', async () => {
+    const vms = JSON.parse((await xapi(['vms', '--json'])).stdout) as Array<{ uuid: string }>;
+    const ref = JSON.parse((await xapi(['call', 'VM.get_by_uuid', vms[0]!.uuid, '--json'])).stdout) as string;
+    for (const label of ['2024', 'true', 'null']) {
+      const set = await xapi(['call', 'VM.set_name_label', ref, label]);
+      expect(set.status, set.stderr).toBe(0);
+      expect(JSON.parse((await xapi(['call', 'VM.get_name_label', ref, '--json'])).stdout)).toBe(label);
+    }
+    const quoted = await xapi(['call', 'VM.set_name_label', ref, '"lab-vm-1"']);
+    expect(quoted.status, quoted.stderr).toBe(0);
+    expect(JSON.parse((await xapi(['call', 'VM.get_name_label', ref, '--json'])).stdout)).toBe('lab-vm-1');
+    const flags = await xapi(['call', '--json-args', 'VM.get_name_label', JSON.stringify(ref), '--json']);
+    expect(JSON.parse(flags.stdout)).toBe('lab-vm-1');
+    const broken = await xapi(['call', 'VM.set_name_label', ref, '{oops']);
+    expect(broken.status).toBe(2);
+  });
+
+  it('refuses a --max that is not a positive whole number (exit 2)', async () => {
+    for (const max of ['abc', '0', '-1', '1.5']) {
+      const r = await xapi(['events', '--max', max]);
+      expect(r.status, max).toBe(2);
+      expect(r.stderr).toMatch(/^E_USAGE: --max/);
+    }
+  });
+
+  it('ends events on Ctrl-C with exit 0 after printing what arrived', async () => {
+    const run = xapi(['events', '--class', 'vm', '--since', '']);
+    await new Promise((r) => setTimeout(r, 1500));
+    process.emit('SIGINT');
+    const r = await run;
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { class: string });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.every((l) => l.class === 'vm')).toBe(true);
+  });
+
+  it('ends on Ctrl-C with exit 0 even while the first event.from is still waiting', async () => {
+    // A host that logs in but never answers event.from: the interrupt lands inside the call.
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += String(c)));
+      req.on('end', () => {
+        const { method, id } = JSON.parse(body) as { method: string; id: number };
+        if (method === 'event.from') return; // hangs until the client gives up
+        const result = method === 'session.login_with_password' ? 'OpaqueRef:11111111-2222-3333-4444-555555555555' : method === 'host.get_all_records' ? {} : '';
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', result, id }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const run = xapi(['events', '--transport', 'json-rpc'], { XENKIT_URL: url, XENKIT_PASSWORD: 'pw' });
+      await new Promise((r) => setTimeout(r, 700));
+      process.emit('SIGINT');
+      const r = await run;
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('reads the password from --password-file, and says what is missing', async () => {
     const pw = join(dir.path, 'pw');
     writeFileSync(pw, `${lab.password}\n`);
@@ -135,5 +199,30 @@ describe('xenkit xapi (against the lab host)', () => {
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^SESSION_AUTHENTICATION_FAILED: /);
     expect(wrong.stderr).not.toContain('wrong-password');
+  });
+});
+
+describe('xenkit xapi --fingerprint (against a TLS lab pool)', () => {
+  let tlsLab: RunningLab;
+  beforeAll(async () => {
+    tlsLab = await startLab({ tls: true, hosts: 2, vms: 1, authFailureDelayMs: 0 });
+  });
+  afterAll(() => tlsLab.close());
+
+  it('takes --fingerprint more than once, any listed one trusted, through HOST_IS_SLAVE', async () => {
+    const base = { XENKIT_USER: tlsLab.user, XENKIT_PASSWORD: tlsLab.password };
+    const another = 'AB'.repeat(32);
+    const r = await xapi(['hosts', '--json', '--url', tlsLab.urls[1]!, '--fingerprint', tlsLab.fingerprint!, '--fingerprint', another], base);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(2);
+    const wrong = await xapi(['hosts', '--url', tlsLab.url, '--fingerprint', another], base);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/^E_XAPI_TLS: /);
+  });
+
+  it('refuses --fingerprint with an http:// URL (exit 2) instead of sending the password in clear', async () => {
+    const r = await xapi(['hosts', '--fingerprint', tlsLab.fingerprint!]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^E_XAPI_CONFIG: /);
   });
 });

@@ -1,6 +1,9 @@
 /**
- * A minimal XAPI-shaped server for the client's tests, until the lab host (packages/xapi-sim) is
- * merged. It speaks what XAPI puts on the wire: XML-RPC with untyped strings and int64 as decimal
+ * A minimal XAPI-shaped server the tests control completely, kept for what the lab host
+ * (packages/xapi-sim, tested against in lab.test.ts) cannot do on demand: fault injection (a socket
+ * dropped mid-transfer, a host down for a set time, sessions invalidated at an exact point, a host
+ * without JSON-RPC, a handler that makes its own task, a redirect to any URL, a certificate per host
+ * and a scripted host.get_server_certificate) and a record of every call received. It speaks what XAPI puts on the wire: XML-RPC with untyped strings and int64 as decimal
  * strings in the Status/Value envelope, JSON-RPC v2 (int64 as bare integer literals, errors as
  * {code: 1, message, data}), event.from with zero-padded tokens, tasks whose result is an XML-RPC
  * string, and /import_raw_vdi + /export_raw_vdi with XAPI's chunked framing and a task-id header.
@@ -8,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import Deserializer from 'xmlrpc/lib/deserializer.js';
@@ -33,6 +37,8 @@ export interface MiniOptions {
   /** Close the socket after receiving this many bytes of an import body. */
   dropImportAfter?: number;
   port?: number;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Loopback address to listen on (default 127.0.0.1; any 127/8 address works on Linux). */
   host?: string;
 }
@@ -395,7 +401,7 @@ export async function startMiniXapi(opts: MiniOptions = {}, db = new MiniDb()): 
   }
 
   function listen(port: number): Promise<void> {
-    server = createServer(handle);
+    server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handle) : createServer(handle);
     server.on('connection', (s) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -404,7 +410,7 @@ export async function startMiniXapi(opts: MiniOptions = {}, db = new MiniDb()): 
       server.listen(port, opts.host ?? '127.0.0.1', () => {
         const addr = server.address();
         mini.port = typeof addr === 'object' && addr ? addr.port : port;
-        mini.url = `http://${opts.host ?? '127.0.0.1'}:${mini.port}`;
+        mini.url = `${opts.tls ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${mini.port}`;
         resolve();
       }),
     );

@@ -7,7 +7,7 @@ export interface ConnectionFlags {
   url?: string;
   user?: string;
   passwordFile?: string;
-  fingerprint?: string;
+  fingerprint?: string[];
   insecure?: boolean;
   transport?: TransportKind;
 }
@@ -18,7 +18,11 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--url <url>', 'XAPI host (https://host), default $XENKIT_URL')
     .option('--user <name>', 'user name, default $XENKIT_USER or root')
     .option('--password-file <file>', 'read the password from this file (else $XENKIT_PASSWORD)')
-    .option('--fingerprint <sha256>', "pin the host certificate's SHA-256 fingerprint (self-signed hosts)")
+    .option(
+      '--fingerprint <sha256>',
+      "pin a host certificate's SHA-256 fingerprint (self-signed hosts); repeat for pool members, whose certificates are otherwise learnt from the master",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option('--insecure', 'accept any TLS certificate (not recommended)', false)
     .option('--transport <kind>', 'auto | json-rpc | xml-rpc', 'auto');
 }
