@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { UsageError } from '@xenkit/core';
-import { callMethod } from '@xenkit/xen-api';
 import { emit, type CliContext } from '../../context.js';
 import { withXapi, type ConnectionFlags } from './connection.js';
 
@@ -21,14 +20,11 @@ export function callCommand(ctx: CliContext): Command {
   return new Command('call')
     .description('call any XAPI method; the session is added (e.g. call VM.get_record OpaqueRef:…)')
     .argument('<method>', 'Class.method')
-    .argument('[args...]', 'arguments, as JSON where not plain strings')
-    .action(async (method: string, args: string[], _o, cmd: Command) => {
-      const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, _signal, lib) => lib.callMethod(x, method, args.map(parseArg)));
     .argument('[args...]', 'arguments: plain strings, or JSON when they start with { [ or "')
     .option('--json-args', 'parse every argument as JSON (for booleans and numbers: true, 5; strings then need quotes)', false)
     .action(async (method: string, args: string[], opts: { jsonArgs: boolean }, cmd: Command) => {
       const parsed = args.map((a) => parseArg(a, opts.jsonArgs));
-      const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x) => callMethod(x, method, parsed));
+      const result = await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), (x, _signal, lib) => lib.callMethod(x, method, parsed));
       emit(ctx, result, (r) => (typeof r === 'string' ? r : JSON.stringify(r, null, 2)));
     });
 }

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { UsageError, isXenkitError } from '@xenkit/core';
-import { toPlain } from '@xenkit/xen-api';
 import type { CliContext } from '../../context.js';
 import { withXapi, type ConnectionFlags } from './connection.js';
 
@@ -24,12 +23,9 @@ export function eventsCommand(ctx: CliContext): Command {
       // A stream, not one result: each event is a JSON line as it arrives (the same with --json).
       await withXapi(ctx, cmd.optsWithGlobals<ConnectionFlags>(), async (x, signal, lib) => {
         let n = 0;
-        for await (const event of x.events({ classes: opts.class, token: opts.since, signal })) {
-          ctx.stdout.write(`${JSON.stringify(lib.toPlain(event))}\n`);
-          if (opts.max !== undefined && ++n >= opts.max) break;
         try {
           for await (const event of x.events({ classes: opts.class, token: opts.since, signal })) {
-            ctx.stdout.write(`${JSON.stringify(toPlain(event))}\n`);
+            ctx.stdout.write(`${JSON.stringify(lib.toPlain(event))}\n`);
             if (max !== undefined && ++n >= max) break;
           }
         } catch (e) {
