@@ -27,7 +27,10 @@ export interface LabStartOptions {
   hosts?: number;
   /** Persist the database and VDI files here; default is a temporary directory removed on close. */
   stateDir?: string;
-  /** Serve HTTPS, each host with its own self-signed certificate made by `openssl` at start. */
+  /**
+   * Serve HTTPS, each host with its own self-signed certificate made by `openssl` at start, written to
+   * the state directory: lab-cert.pem for the master, lab-host-N-cert.pem for member N.
+   */
   tls?: boolean;
   /** Seeded VMs (default 3). */
   vms?: number;
@@ -154,7 +157,8 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
   }
   const hostRefs = [...store.table('host').keys()];
   const tls = options.tls
-    ? await Promise.all(hostRefs.map((_, i) => makeCertificate(stateDir, `lab-host-${i + 1}`, nextAddress(bind, i).address)))
+    ? // The master's files keep the name they had when the lab had one certificate (lab-cert.pem), for CA pinning.
+      await Promise.all(hostRefs.map((_, i) => makeCertificate(stateDir, i === 0 ? 'lab' : `lab-host-${i + 1}`, nextAddress(bind, i).address)))
     : undefined;
   if (tls) hostRefs.forEach((ref, i) => lab.hostCertificate.set(ref, (tls[i] as HostCertificate).cert.toString('utf8')));
   const servers: Server[] = [];
