@@ -1,6 +1,6 @@
 // startLab: the pool's shared state, one HTTP(S) listener per host, optional TLS and persistence.
 import { execFile } from 'node:child_process';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttp, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
@@ -93,10 +93,31 @@ interface HostCertificate {
   fingerprint: string;
 }
 
-/** One self-signed certificate per host, as each XenServer host has its own (CN and SAN = its address). */
-async function makeCertificate(dir: string, name: string, address: string): Promise<HostCertificate> {
+/** The certificate a previous run left in a kept state directory, if it still fits this host's address. */
+function reuseCertificate(key: string, cert: string, address: string): HostCertificate | undefined {
+  try {
+    const pem = readFileSync(cert);
+    const keyPem = readFileSync(key);
+    const x = new X509Certificate(pem);
+    const fits = isIP(address) ? x.checkIP(address) : x.checkHost(address);
+    const live = Date.parse(x.validTo) > Date.now() + 86_400_000;
+    if (fits && live && x.checkPrivateKey(createPrivateKey(keyPem))) return { key: keyPem, cert: pem, fingerprint: x.fingerprint256 };
+  } catch {
+    // Missing or unreadable: make a new one.
+  }
+  return undefined;
+}
+
+/**
+ * One self-signed certificate per host, as each XenServer host has its own (CN and SAN = its address).
+ * With `keep`, a restart on the same state directory serves the same certificate, as a XenServer host
+ * keeps its certificate across toolstack restarts, so clients that pinned its fingerprint still connect.
+ */
+async function makeCertificate(dir: string, name: string, address: string, keep: boolean): Promise<HostCertificate> {
   const key = join(dir, `${name}-key.pem`);
   const cert = join(dir, `${name}-cert.pem`);
+  const kept = keep ? reuseCertificate(key, cert, address) : undefined;
+  if (kept) return kept;
   const san = isIP(address) ? `IP:${address}` : `DNS:${address}`;
   try {
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${address}`, '-addext', `subjectAltName=${san}`]);
@@ -158,7 +179,7 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
   const hostRefs = [...store.table('host').keys()];
   const tls = options.tls
     ? // The master's files keep the name they had when the lab had one certificate (lab-cert.pem), for CA pinning.
-      await Promise.all(hostRefs.map((_, i) => makeCertificate(stateDir, i === 0 ? 'lab' : `lab-host-${i + 1}`, nextAddress(bind, i).address)))
+      await Promise.all(hostRefs.map((_, i) => makeCertificate(stateDir, i === 0 ? 'lab' : `lab-host-${i + 1}`, nextAddress(bind, i).address, !temporary)))
     : undefined;
   if (tls) hostRefs.forEach((ref, i) => lab.hostCertificate.set(ref, (tls[i] as HostCertificate).cert.toString('utf8')));
   const servers: Server[] = [];

@@ -1,8 +1,10 @@
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTools } from '@xenkit/fixtures';
+import { requireTools, tempDir } from '@xenkit/fixtures';
 import { startLab, type RunningLab } from './index.js';
 
 /** JSON-RPC v2 over HTTPS, trusting only `ca` when given (the lab's certificates are self-signed). */
@@ -71,5 +73,34 @@ describe('--tls with several hosts', () => {
     const session = (await rpc(lab.url, 'session.login_with_password', ['root', 'xenkit'])).result as string;
     const r = await rpc(lab.url, 'host.get_server_certificate', [session, 'OpaqueRef:nope']);
     expect(r.error?.message).toBe('HANDLE_INVALID');
+  });
+});
+
+describe('--tls with --state DIR', () => {
+  it('serves the same per-host certificates after a restart, so pinned fingerprints keep working', async () => {
+    requireTools('openssl');
+    const dir = tempDir('xenkit-lab-tls-state-');
+    try {
+      const first = await startLab({ hosts: 2, tls: true, vms: 0, stateDir: dir.path, authFailureDelayMs: 0 });
+      const before = first.fingerprints;
+      await first.close();
+      const second = await startLab({ hosts: 2, tls: true, vms: 0, stateDir: dir.path, authFailureDelayMs: 0 });
+      try {
+        expect(second.fingerprints).toEqual(before);
+        expect(new Set(second.fingerprints).size).toBe(2);
+      } finally {
+        await second.close();
+      }
+      // A certificate for another address is not reused: it would fail hostname checks.
+      const moved = await startLab({ hosts: 2, tls: true, vms: 0, stateDir: dir.path, bind: '127.0.0.5', authFailureDelayMs: 0 });
+      try {
+        expect(moved.fingerprints?.some((f) => before?.includes(f))).toBe(false);
+        expect(new X509Certificate(readFileSync(join(dir.path, 'lab-cert.pem'))).subject).toBe('CN=127.0.0.5');
+      } finally {
+        await moved.close();
+      }
+    } finally {
+      dir.cleanup();
+    }
   });
 });
