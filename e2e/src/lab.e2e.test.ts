@@ -41,6 +41,26 @@ describe('xenkit lab (CLI subprocess)', () => {
     expect(fp.stdout.trim().split('=')[1]).toBe(lab.fingerprint);
   });
 
+  it('--tls --hosts 2: each host serves its own certificate, the one whose fingerprint it printed (checked with openssl)', async () => {
+    requireTools('openssl');
+    const lab = await startLabProcess(['--tls', '--hosts', '2', '--vms', '0']);
+    running.push(lab);
+    expect(lab.fingerprints).toHaveLength(2);
+    expect(lab.fingerprints?.[0]).toBe(lab.fingerprint);
+    const served: string[] = [];
+    for (const url of lab.urls) {
+      const { hostname, port } = new URL(url);
+      const conn = await execAsync('openssl', ['s_client', '-connect', `${hostname}:${port}`, '-showcerts'], { input: '', allowFailure: true, timeoutMs: 20_000 });
+      const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(conn.stdout)?.[0];
+      expect(pem, conn.stderr).toBeDefined();
+      const fp = await execAsync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-subject'], { input: `${pem as string}\n` });
+      expect(fp.stdout).toMatch(new RegExp(`subject=\\s*CN\\s*=\\s*${hostname.replace(/\./g, '\\.')}\\s*$`, 'm'));
+      served.push(/Fingerprint=(\S+)/.exec(fp.stdout)?.[1] as string);
+    }
+    expect(served).toEqual(lab.fingerprints);
+    expect(new Set(served).size).toBe(2);
+  });
+
   it('--hosts 2: the member answers HOST_IS_SLAVE with the master address', async () => {
     const lab = await startLabProcess(['--hosts', '2', '--vms', '0']);
     running.push(lab);

@@ -19,6 +19,8 @@ export interface LabProcess {
   user: string;
   password: string;
   fingerprint?: string;
+  /** Every host's certificate fingerprint, master first (with --tls). */
+  fingerprints?: string[];
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }

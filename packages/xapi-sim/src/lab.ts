@@ -1,9 +1,10 @@
 // startLab: the pool's shared state, one HTTP(S) listener per host, optional TLS and persistence.
 import { execFile } from 'node:child_process';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttp, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,7 +27,10 @@ export interface LabStartOptions {
   hosts?: number;
   /** Persist the database and VDI files here; default is a temporary directory removed on close. */
   stateDir?: string;
-  /** Serve HTTPS with a self-signed certificate made by `openssl` at start. */
+  /**
+   * Serve HTTPS, each host with its own self-signed certificate made by `openssl` at start, written to
+   * the state directory: lab-cert.pem for the master, lab-host-N-cert.pem for member N.
+   */
   tls?: boolean;
   /** Seeded VMs (default 3). */
   vms?: number;
@@ -58,8 +62,10 @@ export interface RunningLab {
   urls: string[];
   user: string;
   password: string;
-  /** SHA-256 fingerprint of the TLS certificate (colon-separated hex), with `tls`. */
+  /** SHA-256 fingerprint of the master's TLS certificate (colon-separated hex), with `tls`. */
   fingerprint?: string;
+  /** Every host's certificate fingerprint, in the order of `urls` (each host has its own), with `tls`. */
+  fingerprints?: string[];
   /** Directory holding db.json (with stateDir) and the VDI files. */
   stateDir: string;
   /** Stop serving, save the state (with stateDir) or remove the temporary directory. Idempotent. */
@@ -81,12 +87,40 @@ function nextAddress(bind: string, i: number): { address: string; samePort: bool
   return { address: bind, samePort: i === 0 };
 }
 
-async function makeCertificate(dir: string, addresses: string[]): Promise<{ key: Buffer; cert: Buffer; fingerprint: string }> {
-  const key = join(dir, 'lab-key.pem');
-  const cert = join(dir, 'lab-cert.pem');
-  const san = ['DNS:localhost', ...addresses.map((a) => `IP:${a}`)].join(',');
+interface HostCertificate {
+  key: Buffer;
+  cert: Buffer;
+  fingerprint: string;
+}
+
+/** The certificate a previous run left in a kept state directory, if it still fits this host's address. */
+function reuseCertificate(key: string, cert: string, address: string): HostCertificate | undefined {
   try {
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=xenkit-lab', '-addext', `subjectAltName=${san}`]);
+    const pem = readFileSync(cert);
+    const keyPem = readFileSync(key);
+    const x = new X509Certificate(pem);
+    const fits = isIP(address) ? x.checkIP(address) : x.checkHost(address);
+    const live = Date.parse(x.validTo) > Date.now() + 86_400_000;
+    if (fits && live && x.checkPrivateKey(createPrivateKey(keyPem))) return { key: keyPem, cert: pem, fingerprint: x.fingerprint256 };
+  } catch {
+    // Missing or unreadable: make a new one.
+  }
+  return undefined;
+}
+
+/**
+ * One self-signed certificate per host, as each XenServer host has its own (CN and SAN = its address).
+ * With `keep`, a restart on the same state directory serves the same certificate, as a XenServer host
+ * keeps its certificate across toolstack restarts, so clients that pinned its fingerprint still connect.
+ */
+async function makeCertificate(dir: string, name: string, address: string, keep: boolean): Promise<HostCertificate> {
+  const key = join(dir, `${name}-key.pem`);
+  const cert = join(dir, `${name}-cert.pem`);
+  const kept = keep ? reuseCertificate(key, cert, address) : undefined;
+  if (kept) return kept;
+  const san = isIP(address) ? `IP:${address}` : `DNS:${address}`;
+  try {
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${address}`, '-addext', `subjectAltName=${san}`]);
   } catch (e) {
     throw new OperationError('E_LAB_TLS', `could not make a TLS certificate with openssl: ${(e as Error).message}`);
   }
@@ -123,6 +157,7 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
     masterRef: '',
     poolRef: '',
     hostAddress: new Map(),
+    hostCertificate: new Map(),
     options: {
       user: options.user ?? 'root',
       password: options.password ?? defaultLabPassword(bind),
@@ -141,8 +176,12 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
   } else {
     seedLab(lab, { hosts: addresses.map((address, i) => ({ address, hostname: `lab-host-${i + 1}` })), vms: options.vms ?? 3 });
   }
-  const tls = options.tls ? await makeCertificate(stateDir, [...new Set(addresses)]) : undefined;
   const hostRefs = [...store.table('host').keys()];
+  const tls = options.tls
+    ? // The master's files keep the name they had when the lab had one certificate (lab-cert.pem), for CA pinning.
+      await Promise.all(hostRefs.map((_, i) => makeCertificate(stateDir, i === 0 ? 'lab' : `lab-host-${i + 1}`, nextAddress(bind, i).address, !temporary)))
+    : undefined;
+  if (tls) hostRefs.forEach((ref, i) => lab.hostCertificate.set(ref, (tls[i] as HostCertificate).cert.toString('utf8')));
   const servers: Server[] = [];
   const urls: string[] = [];
   let port = options.port ?? 0;
@@ -151,7 +190,8 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
       const hostRef = hostRefs[i] as string;
       const { address, samePort } = nextAddress(bind, i);
       const handler = makeRequestHandler(lab, hostRef);
-      const server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
+      const cert = tls?.[i];
+      const server = cert ? createHttps({ key: cert.key, cert: cert.cert }, handler) : createHttp(handler);
       server.keepAliveTimeout = 65_000;
       const bound = await listen(server, samePort ? port : 0, address);
       if (i === 0) port = bound;
@@ -217,7 +257,7 @@ export async function startLab(options: LabStartOptions = {}): Promise<RunningLa
     urls,
     user: lab.options.user,
     password: lab.options.password,
-    ...(tls ? { fingerprint: tls.fingerprint } : {}),
+    ...(tls ? { fingerprint: (tls[0] as HostCertificate).fingerprint, fingerprints: tls.map((c) => c.fingerprint) } : {}),
     stateDir,
     close() {
       options.stopSignal?.removeEventListener('abort', stop);

@@ -83,6 +83,59 @@ describe('--state DIR', () => {
     }
   });
 
+  it('keeps the event generation: a token taken before a restart reads exactly the changes after it', async () => {
+    const dir = join(tmp.path, `s${n++}`);
+    const first = await startLab({ stateDir: dir, vms: 2, authFailureDelayMs: 0 });
+    const a = caller(first.url, await login(first.url));
+    const [vm1] = await a.call<string[]>('VM.get_by_name_label', 'lab-vm-1');
+    const [vm2] = await a.call<string[]>('VM.get_by_name_label', 'lab-vm-2');
+    const { token } = await a.call<{ token: string }>('event.from', ['VM'], '', 0);
+    await a.call('VM.set_name_label', vm1, 'before-restart');
+    const port = Number(new URL(first.url).port);
+    await first.close();
+    // Let fetch's keep-alive pool see the closed sockets, so it does not send on one to the old lab.
+    await new Promise((r) => setTimeout(r, 100));
+
+    const second = await startLab({ stateDir: dir, port, authFailureDelayMs: 0 });
+    try {
+      expect(second.url).toBe(first.url);
+      const b = caller(second.url, await login(second.url));
+      // Tokens never go backwards across a restart.
+      const current = await b.call<{ token: string }>('event.from', ['VM'], '', 0);
+      expect(current.token > token).toBe(true);
+      await b.call('VM.set_name_label', vm2, 'after-restart');
+      const started = Date.now();
+      const batch = await b.call<{ events: Array<{ ref: string; operation: string; snapshot: { name_label: string } }>; token: string }>('event.from', ['VM'], token, 30);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(batch.events.map((e) => [e.ref, e.operation, e.snapshot.name_label])).toEqual([
+        [vm1, 'mod', 'before-restart'],
+        [vm2, 'mod', 'after-restart'],
+      ]);
+      expect(batch.token > current.token).toBe(true);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('refuses a damaged event counter or change log with E_LAB_STATE_CORRUPT', async () => {
+    const dir = await savedState();
+    const good = JSON.parse(readFileSync(join(dir, 'db.json'), 'utf8')) as { events: { generation: number; logStart: number; changes: unknown[][] } };
+    expect(good.events.changes.length).toBeGreaterThan(0);
+    const damaged: Array<(d: typeof good) => void> = [
+      (d) => (d.events.generation = -1),
+      (d) => (d.events.logStart = d.events.generation + 1),
+      (d) => d.events.changes.reverse().push([1, 'VM', 'OpaqueRef:x', 'mod']),
+      (d) => (d.events.changes = [[d.events.generation, 'VM', 'OpaqueRef:x', 'explode']]),
+      (d) => (d.events.changes = [[d.events.generation, 'Nonsense', 'OpaqueRef:x', 'mod']]),
+    ];
+    for (const damage of damaged) {
+      const doc = structuredClone(good);
+      damage(doc);
+      writeFileSync(join(dir, 'db.json'), JSON.stringify(doc));
+      expect((await startFails(dir)).code).toBe('E_LAB_STATE_CORRUPT');
+    }
+  });
+
   it('refuses a state path that is a file with E_LAB_STATE_DIR', async () => {
     const file = join(tmp.path, 'a-file');
     writeFileSync(file, 'x');

@@ -3,7 +3,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '@xenkit/core';
-import type { Store } from './api/store.js';
+import type { Change, Store } from './api/store.js';
 import { SCHEMA, type ClassDef, type XType } from './schema.js';
 import { I32, isStruct, putKey, XDate, type Struct, type Value } from './wire/values.js';
 
@@ -81,17 +81,27 @@ export interface SavedMeta {
   poolRef: string;
 }
 
+/**
+ * Changes kept in db.json. XAPI keeps its generation counter in the database, so event.from tokens
+ * survive a restart; the lab keeps the counter and this tail of its change log, so an old token reads
+ * exactly the changes after it (an older one gets the full resync it would get from a long-running lab).
+ */
+const SAVED_CHANGES = 10_000;
+const OPS = new Set(['add', 'mod', 'del']);
+
 export function saveState(dir: string, store: Store, meta: SavedMeta): void {
   const tables: Record<string, Record<string, unknown>> = {};
   for (const [cls, t] of store.tables) {
     if (cls === 'session') continue;
     tables[cls] = Object.fromEntries([...t].map(([ref, rec]) => [ref, encode(rec)]));
   }
+  const { logStart, changes } = store.exportLog(SAVED_CHANGES);
+  const events = { generation: store.generation, logStart, changes: changes.map((c) => [c.gen, c.cls, c.ref, c.op]) };
   const path = join(dir, 'db.json');
   // Write, fsync, rename, fsync the directory: a crash leaves either the old or the new db.json whole.
   const fd = openSync(`${path}.tmp`, 'w', 0o600);
   try {
-    writeFileSync(fd, JSON.stringify({ format: FORMAT, meta, tables }));
+    writeFileSync(fd, JSON.stringify({ format: FORMAT, meta, events, tables }));
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -124,7 +134,7 @@ export function loadState(dir: string, store: Store): SavedMeta | null {
   } catch (e) {
     throw bad('E_LAB_STATE_UNREADABLE', path, `not valid JSON (${(e as Error).message})`);
   }
-  const d = doc as { format?: unknown; meta?: Partial<SavedMeta>; tables?: unknown };
+  const d = doc as { format?: unknown; meta?: Partial<SavedMeta>; events?: unknown; tables?: unknown };
   if (typeof doc !== 'object' || doc === null || d.format !== FORMAT) throw bad('E_LAB_STATE_FORMAT', path, `not a ${FORMAT} file`);
   const tables = d.tables;
   if (typeof tables !== 'object' || tables === null || Array.isArray(tables)) throw bad('E_LAB_STATE_FORMAT', path, 'no tables object');
@@ -141,6 +151,33 @@ export function loadState(dir: string, store: Store): SavedMeta | null {
     throw e;
   }
   if (!store.get('host', meta.masterRef) || !store.get('pool', meta.poolRef)) throw bad('E_LAB_STATE_CORRUPT', path, 'the master host or pool record is missing');
-  store.resetLog();
+  // Files written before the counter was saved have no `events`: their history starts afresh.
+  if (d.events === undefined) store.resetLog();
+  else {
+    const ev = readEvents(d.events);
+    if (typeof ev === 'string') throw bad('E_LAB_STATE_CORRUPT', path, ev);
+    store.importLog(ev.generation, ev.logStart, ev.changes);
+  }
   return { masterRef: meta.masterRef, poolRef: meta.poolRef };
+}
+
+const isGen = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** The saved counter and change log, or why they are unusable. */
+function readEvents(raw: unknown): { generation: number; logStart: number; changes: Change[] } | string {
+  const e = raw as { generation?: unknown; logStart?: unknown; changes?: unknown };
+  if (typeof raw !== 'object' || raw === null || !isGen(e.generation) || !isGen(e.logStart) || e.logStart > e.generation) return 'events: bad generation/logStart';
+  if (!Array.isArray(e.changes) || e.changes.length > SAVED_CHANGES) return 'events: bad change list';
+  const changes: Change[] = [];
+  let prev = e.logStart;
+  for (const c of e.changes as unknown[]) {
+    if (!Array.isArray(c) || c.length !== 4) return 'events: a change is not [gen, class, ref, op]';
+    const [gen, cls, ref, op] = c as unknown[];
+    // Generations strictly increase and never pass the counter: changesSince() binary-searches them.
+    if (!isGen(gen) || gen <= prev || gen > e.generation) return `events: change generation ${String(gen)} out of order`;
+    if (typeof cls !== 'string' || !SCHEMA.has(cls) || typeof ref !== 'string' || typeof op !== 'string' || !OPS.has(op)) return 'events: a change names an unknown class or operation';
+    changes.push({ gen, cls, ref, op: op as Change['op'] });
+    prev = gen;
+  }
+  return { generation: e.generation, logStart: e.logStart, changes };
 }

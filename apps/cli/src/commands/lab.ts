@@ -74,6 +74,8 @@ export const labCommand: CommandModule = (ctx: CliContext) =>
         user: lab.user,
         password: lab.password,
         ...(lab.fingerprint ? { fingerprint: lab.fingerprint } : {}),
+        // Each host has its own certificate, as on XenServer; pin the one of the host you connect to.
+        ...(lab.fingerprints ? { fingerprints: lab.fingerprints } : {}),
         state: opts.state ?? null,
       };
       emit(ctx, data, (d, style) =>
@@ -84,6 +86,7 @@ export const labCommand: CommandModule = (ctx: CliContext) =>
           `  user         ${d.user}`,
           `  password     ${d.password}`,
           ...(d.fingerprint ? [`  fingerprint  ${d.fingerprint} (SHA-256)`] : []),
+          ...(d.fingerprints ?? []).slice(1).map((f, i) => `  member ${i + 2} fingerprint  ${f} (SHA-256)`),
           `  state        ${d.state ?? 'temporary (removed on exit)'}`,
           '',
           `  XENKIT_URL=${d.url} XENKIT_USER=${d.user} XENKIT_PASSWORD=${d.password}`,

@@ -28,6 +28,8 @@ export interface Lab {
   poolRef: string;
   /** host ref → "address:port" it answers on. */
   hostAddress: Map<string, string>;
+  /** host ref → the PEM certificate its listener serves (empty without TLS). */
+  hostCertificate: Map<string, string>;
 }
 
 /** What a handler sees about the call it is serving. */

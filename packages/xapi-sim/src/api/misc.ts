@@ -72,6 +72,12 @@ export const miscHandlers: HandlerTable = {
     for (const ref of refs as string[]) ctx.lab.store.destroy('message', ref);
     return '';
   },
+  'host.get_server_certificate': (ctx, host) => {
+    ctx.lab.store.require('host', host as string);
+    const pem = ctx.lab.hostCertificate.get(host as string);
+    // Every real host has a certificate; a plain-HTTP lab has none to give, and says so.
+    return pem ?? fail('INTERNAL_ERROR', 'the lab serves plain HTTP; start it with tls to give each host a certificate');
+  },
   'host.get_servertime': () => XDate.fromDate(new Date()),
   'host.get_server_localtime': () => XDate.fromDate(new Date()),
   'host.get_management_interface': (ctx, host) => {

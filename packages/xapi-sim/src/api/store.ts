@@ -175,6 +175,21 @@ export class Store {
     return () => this.listeners.delete(listener);
   }
 
+  /** The newest `max` changes, for the state file: a token issued before a restart still reads them. */
+  exportLog(max: number): { logStart: number; changes: Change[] } {
+    const changes = this.log.slice(-max);
+    const logStart = changes.length < this.log.length ? (changes[0] as Change).gen - 1 : this.logStart;
+    return { logStart, changes };
+  }
+
+  /** Restore the generation counter and change log saved by exportLog (after the records are loaded). */
+  importLog(generation: number, logStart: number, changes: Change[]): void {
+    this.generation = generation;
+    this.log = changes;
+    this.logStart = logStart;
+    this.createdAt.clear();
+  }
+
   /** Forget history (after loading a state file, every object counts as pre-existing). */
   resetLog(): void {
     this.log = [];

@@ -153,6 +153,7 @@ export async function fuzzTarget(): Promise<{ lab: Lab; session: string; cleanup
     masterRef: '',
     poolRef: '',
     hostAddress: new Map(),
+    hostCertificate: new Map(),
     options: { user: 'root', password: 'x', authFailureDelayMs: 0, taskDelayMs: 0, eventBatchDelayMs: 0, maxSessionsPerOriginator: 500, finishedTaskTtlMs: 3_900_000 },
   };
   seedLab(lab, { hosts: [{ address: '127.0.0.1', hostname: 'fuzz' }], vms: 2 });
