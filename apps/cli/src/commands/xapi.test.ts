@@ -1,4 +1,4 @@
-import { writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,13 +192,27 @@ describe('xenkit xapi (against the lab host)', () => {
     writeFileSync(pw, `${lab.password}\n`);
     const ok = await xapi(['hosts', '--url', lab.url, '--password-file', pw], {});
     expect(ok.status).toBe(0);
-    const noUrl = await xapi(['hosts'], {});
-    expect(noUrl.status).toBe(2);
-    expect(noUrl.stderr).toMatch(/^E_XAPI_NO_URL: /);
+    const noPassword = await xapi(['hosts', '--url', lab.url], {});
+    expect(noPassword.status).toBe(2);
+    expect(noPassword.stderr).toMatch(/^E_XAPI_NO_PASSWORD: /);
     const wrong = await xapi(['hosts'], { ...env, XENKIT_PASSWORD: 'wrong-password' });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^SESSION_AUTHENTICATION_FAILED: /);
     expect(wrong.stderr).not.toContain('wrong-password');
+  });
+});
+
+describe('xenkit xapi without a host: the embedded lab', () => {
+  it('starts the lab in-process over a persistent state directory, so successive commands see one pool', async () => {
+    const state = join(dir.path, 'embedded-lab');
+    const first = await xapi(['vms', '--json'], { XENKIT_LAB_STATE: state });
+    expect(first.status).toBe(0);
+    const vms = JSON.parse(first.stdout) as Array<{ uuid: string; name_label: string }>;
+    expect(vms.length).toBeGreaterThan(0);
+    const second = await xapi(['vms', '--json'], { XENKIT_LAB_STATE: state });
+    expect(second.status).toBe(0);
+    expect((JSON.parse(second.stdout) as Array<{ uuid: string }>).map((v) => v.uuid)).toEqual(vms.map((v) => v.uuid));
+    expect(existsSync(join(state, 'db.json'))).toBe(true);
   });
 });
 

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '@xenkit/core';
 import type { TransportKind, Xapi } from '@xenkit/xen-api';
@@ -15,7 +17,7 @@ export interface ConnectionFlags {
 /** The flags every `xenkit xapi` command takes, as `xe`'s -s -u -pwf. */
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option('--url <url>', 'XAPI host (https://host), default $XENKIT_URL')
+    .option('--url <url>', 'XAPI host (https://host), default $XENKIT_URL, else the embedded lab host')
     .option('--user <name>', 'user name, default $XENKIT_USER or root')
     .option('--password-file <file>', 'read the password from this file (else $XENKIT_PASSWORD)')
     .option(
@@ -31,36 +33,72 @@ export function addConnectionOptions(cmd: Command): Command {
 export type XenApi = typeof import('@xenkit/xen-api');
 export const loadXenApi = (): Promise<XenApi> => import('@xenkit/xen-api');
 
+/**
+ * Where the embedded lab keeps its pool between commands when no XAPI host is named:
+ * $XENKIT_LAB_STATE, else $XDG_STATE_HOME/xenkit/lab (~/.local/state/xenkit/lab).
+ */
+export function embeddedLabState(env: NodeJS.ProcessEnv): string {
+  if (env.XENKIT_LAB_STATE) return env.XENKIT_LAB_STATE;
+  return join(env.XDG_STATE_HOME ?? join(env.HOME ?? homedir(), '.local', 'state'), 'xenkit', 'lab');
+}
+
+interface Target {
+  url: string;
+  user: string;
+  password?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The host to talk to: --url / $XENKIT_URL, or — when neither is given — the embedded lab host, started
+ * in this process on a free loopback port over a persistent state directory, so `xenkit xapi` works out
+ * of the box and successive commands see the same pool. A warning says which one is in use.
+ */
+async function resolveTarget(ctx: CliContext, flags: ConnectionFlags): Promise<Target> {
+  const url = flags.url ?? ctx.env.XENKIT_URL;
+  if (url) {
+    const password = flags.passwordFile === undefined ? ctx.env.XENKIT_PASSWORD : undefined;
+    if (flags.passwordFile === undefined && password === undefined) {
+      throw new UsageError('E_XAPI_NO_PASSWORD', 'no password: pass --password-file FILE or set XENKIT_PASSWORD');
+    }
+    return { url, user: flags.user ?? ctx.env.XENKIT_USER ?? 'root', password, close: async () => undefined };
+  }
+  const stateDir = embeddedLabState(ctx.env);
+  const { startLab } = await import('@xenkit/xapi-sim');
+  const lab = await startLab({ stateDir, logger: ctx.logger });
+  ctx.logger.warn({ url: lab.url, stateDir }, 'no XAPI host given (--url or XENKIT_URL): using the embedded lab host');
+  return { url: lab.url, user: lab.user, password: lab.password, close: () => lab.close() };
+}
+
 /** Connect from flags and environment, run `fn` (given the library too), always log out. */
 export async function withXapi<T>(ctx: CliContext, flags: ConnectionFlags, fn: (xapi: Xapi, signal: AbortSignal, lib: XenApi) => Promise<T>): Promise<T> {
-  const url = flags.url ?? ctx.env.XENKIT_URL;
-  if (!url) throw new UsageError('E_XAPI_NO_URL', 'no XAPI host: pass --url https://host or set XENKIT_URL');
-  const password = flags.passwordFile === undefined ? ctx.env.XENKIT_PASSWORD : undefined;
-  if (flags.passwordFile === undefined && password === undefined) {
-    throw new UsageError('E_XAPI_NO_PASSWORD', 'no password: pass --password-file FILE or set XENKIT_PASSWORD');
-  }
   if (flags.transport && !['auto', 'json-rpc', 'xml-rpc'].includes(flags.transport)) {
     throw new UsageError('E_USAGE', `--transport must be auto, json-rpc or xml-rpc, not ${flags.transport}`);
   }
-  const lib = await loadXenApi();
-  const xapi = await lib.connect({
-    url,
-    user: flags.user ?? ctx.env.XENKIT_USER ?? 'root',
-    password,
-    passwordFile: flags.passwordFile,
-    transport: flags.transport,
-    tls: { fingerprint: flags.fingerprint, insecure: Boolean(flags.insecure) },
-    originator: 'xenkit-cli',
-    logger: ctx.logger,
-  });
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
+  const target = await resolveTarget(ctx, flags);
   try {
-    return await fn(xapi, ac.signal, lib);
+    const lib = await loadXenApi();
+    const xapi = await lib.connect({
+      url: target.url,
+      user: target.user,
+      password: target.password,
+      passwordFile: target.password === undefined ? flags.passwordFile : undefined,
+      transport: flags.transport,
+      tls: { fingerprint: flags.fingerprint, insecure: Boolean(flags.insecure) },
+      originator: 'xenkit-cli',
+      logger: ctx.logger,
+    });
+    const ac = new AbortController();
+    const onSigint = () => ac.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      return await fn(xapi, ac.signal, lib);
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      await xapi.close();
+    }
   } finally {
-    process.removeListener('SIGINT', onSigint);
-    await xapi.close();
+    await target.close();
   }
 }
 
