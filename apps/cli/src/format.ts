@@ -26,10 +26,10 @@ export function visibleWidth(s: string): number {
  * Rows as indented, two-space separated columns, each as wide as its widest cell (colour codes not
  * counted). The last cell of a row is never padded, so lines carry no trailing spaces.
  */
-export function table(rows: string[][]): string[] {
+export function table(rows: string[][], indent = '  '): string[] {
   const columns = Math.max(0, ...rows.map((r) => r.length));
   const widths = Array.from({ length: columns }, (_, c) => Math.max(0, ...rows.map((r) => visibleWidth(r[c] ?? ''))));
   return rows.map((r) =>
-    `  ${r.map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat((widths[c] ?? 0) - visibleWidth(cell)))).join('  ')}`.trimEnd(),
+    `${indent}${r.map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat((widths[c] ?? 0) - visibleWidth(cell)))).join('  ')}`.trimEnd(),
   );
 }

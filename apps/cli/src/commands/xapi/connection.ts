@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '@xenkit/core';
 import type { TransportKind, Xapi } from '@xenkit/xen-api';
 import type { CliContext } from '../../context.js';
+import { bytes as formatBytes, table as formatTable } from '../../format.js';
 
 export interface ConnectionFlags {
   url?: string;
@@ -102,24 +103,15 @@ export async function withXapi<T>(ctx: CliContext, flags: ConnectionFlags, fn: (
   }
 }
 
-/** Plain text table: a header and aligned columns. */
+/** Plain text table of records: a header row and aligned columns, flush left. */
 export function table(rows: Array<Record<string, unknown>>, columns: Array<[key: string, title: string]>): string {
   if (rows.length === 0) return '(none)';
   const cells = rows.map((r) => columns.map(([k]) => String(r[k] ?? '')));
-  const widths = columns.map(([, t], i) => Math.max(t.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((s, i) => (i === c.length - 1 ? s : s.padEnd(widths[i]!))).join('  ');
-  return [line(columns.map(([, t]) => t)), ...cells.map(line)].join('\n');
+  return formatTable([columns.map(([, t]) => t), ...cells], '').join('\n');
 }
 
+/** A size for people; values that are not numbers are shown as they are. */
 export function bytes(n: unknown): string {
   const v = Number(n);
-  if (!Number.isFinite(v)) return String(n);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  let x = v;
-  while (x >= 1024 && i < units.length - 1) {
-    x /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${x.toFixed(1)} ${units[i]}`;
+  return Number.isFinite(v) ? formatBytes(v) : String(n);
 }
