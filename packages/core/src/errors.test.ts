@@ -41,6 +41,24 @@ describe('error classes', () => {
     expect(isXenkitError(null)).toBe(false);
   });
 
+  it('instanceof a subclass holds only for that subclass, including its copy in another package instance', () => {
+    class FsLikeError extends InputError {}
+    class KernelLikeError extends InputError {}
+    const fsError = new FsLikeError('E_A', 'a');
+    expect(fsError instanceof FsLikeError).toBe(true);
+    expect(fsError instanceof InputError).toBe(true);
+    expect(fsError instanceof XenkitError).toBe(true);
+    expect(fsError instanceof KernelLikeError).toBe(false);
+    expect(fsError instanceof OperationError).toBe(false);
+    expect(new Error('plain') instanceof InputError).toBe(false);
+    // The same class from a second copy of the package: another class object with the same name.
+    const make = () => class CopiedError extends InputError {};
+    const [one, two] = [make(), make()];
+    expect(one).not.toBe(two);
+    expect(new one('E_B', 'b') instanceof two).toBe(true);
+    expect(fsError instanceof two).toBe(false);
+  });
+
   it('maps plain errors to exit 1', () => {
     expect(exitStatusFor(new Error('boom'))).toBe(1);
     expect(exitStatusFor('string')).toBe(1);

@@ -44,8 +44,17 @@ export class XenkitError extends Error {
     return true;
   }
 
+  /**
+   * `x instanceof XenkitError` holds for any xenkit error; `x instanceof FsError` only for an FsError —
+   * matched along the prototype chain by class name, so a second copy of the same class matches too.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+    if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[brand] !== true) return false;
+    if (this === XenkitError || Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    for (let p: unknown = Object.getPrototypeOf(value); p; p = Object.getPrototypeOf(p)) {
+      if ((p as { constructor?: { name?: string } }).constructor?.name === this.name) return true;
+    }
+    return false;
   }
 
   toJSON(): { code: string; message: string; category: ErrorCategory; details: ErrorDetails } {

@@ -21,7 +21,7 @@ export { inspectDisk, type DiskReport } from './layout/inspect.js';
 
 // Filesystems: one read-only view (ReadOnlyFileSystem) whatever is behind it, with one path-resolution
 // rule (symlinks never leave the root) and bounded reads.
-export type { FileStat, FileType, ReadFileOptions, ReadOnlyFileSystem } from './fs/types.js';
+export type { FileReader, FileStat, FileType, ReadFileOptions, ReadOnlyFileSystem } from './fs/types.js';
 export { MAX_SYMLINK_HOPS, DEFAULT_MAX_FILE_BYTES } from './fs/types.js';
 export { FsError, type FsErrorCode } from './fs/errors.js';
 export type { OpenFsOptions } from './fs/volume-view.js';

@@ -2,8 +2,8 @@ import { analyzeKernel } from '@xenkit/pv-kernel';
 import type { KernelAnalyzer } from './checks/types.js';
 
 /** The pv-kernel package as the pv-kernel check's analyzer: Xen's own PV acceptance rules. */
-export const pvKernelAnalyzer: KernelAnalyzer = async (bytes, fileName) => {
-  const a = await analyzeKernel(bytes, { name: fileName });
+export const pvKernelAnalyzer: KernelAnalyzer = async (fs, path) => {
+  const a = await analyzeKernel({ fs, path }, { name: path });
   return {
     ...(a.version ? { version: a.version } : {}),
     pv: a.verdict.pv,

@@ -1,4 +1,13 @@
+import { isXenkitError, type XenkitError } from '@xenkit/core';
 import { FsError, type ReadOnlyFileSystem } from '@xenkit/disk';
+
+/**
+ * What the image or tree cannot give us — a filesystem or disk input error (corrupt, missing,
+ * unreadable) rather than a bug or an I/O failure of the host: lenient probes treat it as absent.
+ */
+export function isUnreadable(e: unknown): e is XenkitError {
+  return isXenkitError(e) && e.category === 'input';
+}
 
 /** Config files we read are small; anything bigger is not a config file we understand. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -32,7 +41,7 @@ export async function readTextLenient(fs: ReadOnlyFileSystem, path: string, maxB
   try {
     return decoder.decode(await fs.readFile(path, { maxBytes }));
   } catch (e) {
-    if (e instanceof FsError) return null;
+    if (isUnreadable(e)) return null;
     throw e;
   }
 }
@@ -42,7 +51,7 @@ export async function listDir(fs: ReadOnlyFileSystem, path: string): Promise<str
   try {
     return await fs.readdir(path);
   } catch (e) {
-    if (e instanceof FsError) return [];
+    if (isUnreadable(e)) return [];
     throw e;
   }
 }
@@ -51,7 +60,7 @@ export async function isDir(fs: ReadOnlyFileSystem, path: string): Promise<boole
   try {
     return (await fs.stat(path)).type === 'directory';
   } catch (e) {
-    if (e instanceof FsError) return false;
+    if (isUnreadable(e)) return false;
     throw e;
   }
 }
@@ -60,7 +69,7 @@ export async function isFile(fs: ReadOnlyFileSystem, path: string): Promise<bool
   try {
     return (await fs.stat(path)).type === 'file';
   } catch (e) {
-    if (e instanceof FsError) return false;
+    if (isUnreadable(e)) return false;
     throw e;
   }
 }
@@ -70,7 +79,7 @@ export async function linkTarget(fs: ReadOnlyFileSystem, path: string): Promise<
   try {
     return await fs.readlink(path);
   } catch (e) {
-    if (e instanceof FsError) return null;
+    if (isUnreadable(e)) return null;
     throw e;
   }
 }

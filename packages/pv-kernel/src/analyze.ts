@@ -1,7 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { UsageError, silentLogger, toXenkitError, type Logger } from '@xenkit/core';
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
-import { isBzImage, locatePayload, protocolString, readSetupHeader } from './bzimage.js';
+import { isBzImage, payloadRange, protocolString, readSetupHeader } from './bzimage.js';
 import { detectCodec, openDecoder, sizeHint, type Codec } from './codecs/index.js';
 import { ElfReader, machineName } from './elf.js';
 import { KernelError } from './errors.js';
@@ -80,13 +80,31 @@ function isFileInImage(input: KernelInput): input is FileInImage {
   return isLocation(input) && 'image' in input && 'path' in input;
 }
 
-async function load(input: Exclude<KernelInput, FileInImage>, label: string): Promise<Uint8Array> {
-  if (input instanceof Uint8Array) return input;
+/** The kernel file: its size and ranged reads, so a kernel inside an image is read only where needed. */
+interface KernelFile {
+  size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+  /** The whole file, when it is already in memory. */
+  bytes?: Uint8Array;
+}
+
+function inMemory(bytes: Uint8Array): KernelFile {
+  return { size: bytes.length, bytes, read: async (offset, length) => bytes.subarray(offset, offset + length), close: async () => {} };
+}
+
+function tooLarge(label: string, size: number): KernelError {
+  return new KernelError('E_KERNEL_TOO_LARGE', `${label} is ${size} bytes, larger than any kernel`, { size });
+}
+
+async function openKernel(input: Exclude<KernelInput, FileInImage>, label: string): Promise<KernelFile> {
+  if (input instanceof Uint8Array) return inMemory(input);
   if (isFileInFilesystem(input)) {
-    // readFile follows symlinks inside the filesystem's root only, and refuses files past the cap.
+    // openFile follows symlinks inside the filesystem's root only.
     const st = await input.fs.stat(input.path);
     if (st.type !== 'file') throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is a ${st.type}, not a kernel file`, { type: st.type });
-    return input.fs.readFile(input.path, { maxBytes: MAX_INPUT });
+    if (st.size > MAX_INPUT) throw tooLarge(label, st.size);
+    return input.fs.openFile(input.path);
   }
   if (typeof input !== 'string') {
     // Streams are gathered (bounded): the bzImage header and the gzip/ELF checks need random access.
@@ -97,7 +115,7 @@ async function load(input: Exclude<KernelInput, FileInImage>, label: string): Pr
       if (total > MAX_INPUT) throw new KernelError('E_KERNEL_TOO_LARGE', `${label} is more than ${MAX_INPUT} bytes, larger than any kernel`);
       parts.push(chunk);
     }
-    return Buffer.concat(parts, total);
+    return inMemory(Buffer.concat(parts, total));
   }
   try {
     const st = await stat(input);
@@ -106,14 +124,32 @@ async function load(input: Exclude<KernelInput, FileInImage>, label: string): Pr
     }
     // A disk image given where a kernel is expected: say so before reading it (or calling it corrupt).
     if (!looksLikeKernel(await readHead(input, 0x400))) await refuseDiskImage(input);
-    if (st.size > MAX_INPUT) {
-      throw new KernelError('E_KERNEL_TOO_LARGE', `${label} is ${st.size} bytes, larger than any kernel`, { size: st.size });
-    }
-    return await readFile(input);
+    if (st.size > MAX_INPUT) throw tooLarge(label, st.size);
+    const handle = await open(input, 'r');
+    const size = st.size;
+    return {
+      size,
+      read: async (offset, length) => {
+        const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
+        const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+        return buf.subarray(0, bytesRead);
+      },
+      close: () => handle.close(),
+    };
   } catch (error) {
     throw toXenkitError(error, { path: input });
   }
 }
+
+async function readAll(file: KernelFile, label: string): Promise<Uint8Array> {
+  if (file.bytes) return file.bytes;
+  const bytes = await file.read(0, file.size);
+  if (bytes.length !== file.size) throw new KernelError('E_KERNEL_TRUNCATED', `${label}: the file ended after ${bytes.length} of ${file.size} bytes`, { size: file.size });
+  return bytes;
+}
+
+// The setup header, and the kernel_version string it points at (at most 0x200 + 0xFFFF + 256 bytes in).
+const HEAD_BYTES = 0x10400;
 
 /**
  * Unwrap a kernel (bzImage → payload codec, or whole-file gzip, or plain ELF) just far enough to read its
@@ -133,49 +169,59 @@ export async function analyzeKernel(input: KernelInput, options: AnalyzeOptions 
   const label = options.name ?? (typeof input === 'string' ? input : isFileInFilesystem(input) ? `${input.fs.description}:${input.path}` : 'kernel');
   const log = (options.logger ?? silentLogger).child({ kernel: label });
   const cap = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-  const file = await load(input, label);
+  const file = await openKernel(input, label);
+  try {
+    return await analyzeFile(file, label, cap, options, log);
+  } finally {
+    await file.close();
+  }
+}
 
+async function analyzeFile(file: KernelFile, label: string, cap: number, options: AnalyzeOptions, log: Logger): Promise<KernelAnalysis> {
+  const head = file.bytes ?? (await file.read(0, Math.min(file.size, HEAD_BYTES)));
   let container: KernelAnalysis['container'];
   let codec: KernelAnalysis['codec'] = 'none';
   let version: string | null = null;
   let bz: KernelAnalysis['bzImage'] = null;
-  let payload: Uint8Array;
-  if (isBzImage(file)) {
+  let image: KernelImage;
+  if (isBzImage(head)) {
     container = 'bzImage';
-    const hdr = readSetupHeader(file);
+    const hdr = readSetupHeader(head);
     version = hdr.kernelVersion;
     bz = { protocol: protocolString(hdr.version), setupSects: hdr.setupSects, payloadOffset: hdr.payloadOffset, payloadLength: hdr.payloadLength };
     if (hdr.version < 0x208) {
       // Xen's bzImage loader stops here, and the ELF loader cannot read a bzImage either.
-      return tooOld(label, file.length, version, bz, hdr.version);
+      return tooOld(label, file.size, version, bz, hdr.version);
     }
-    payload = locatePayload(file, hdr, label);
-    const found = detectCodec(payload);
+    const { start, length } = payloadRange(file.size, hdr, label);
+    const magic = await file.read(start, Math.min(length, 8));
+    const found = detectCodec(magic);
     if (!found) {
-      throw new KernelError('E_KERNEL_UNKNOWN_CODEC', `${label}: bzImage payload has an unknown compression format (magic ${hex(payload.subarray(0, 4))}; Xen knows gzip, bzip2, xz, zstd, lzma, lzo and lz4)`, { magic: hex(payload.subarray(0, 4)) });
+      throw new KernelError('E_KERNEL_UNKNOWN_CODEC', `${label}: bzImage payload has an unknown compression format (magic ${hex(magic.subarray(0, 4))}; Xen knows gzip, bzip2, xz, zstd, lzma, lzo and lz4)`, { magic: hex(magic.subarray(0, 4)) });
     }
     codec = found;
-  } else if (file[0] === 0x1f && file[1] === 0x8b) {
+    if (codec === 'lz4') {
+      // LZ4 legacy blocks are independent: only those up to the Xen notes are read from the file.
+      const { Lz4SeekableImage } = await import('./codecs/lz4-seek.js');
+      const payload = file.bytes?.subarray(start, start + length) ?? { length, read: (offset: number, n: number) => file.read(start + offset, n) };
+      image = new Lz4SeekableImage(payload, cap, label);
+    } else {
+      const payload = file.bytes?.subarray(start, start + length) ?? (await file.read(start, length));
+      image = new ProgressiveImage(await openDecoder(codec, payload, label, cap), cap, label, undefined, sizeHint(payload));
+    }
+  } else if (head[0] === 0x1f && head[1] === 0x8b) {
     container = 'gzip';
     codec = 'gzip';
-    payload = file;
-  } else if (file[0] === 0x7f && file[1] === 0x45 && file[2] === 0x4c && file[3] === 0x46) {
+    const payload = await readAll(file, label);
+    image = new ProgressiveImage(await openDecoder(codec, payload, label, cap), cap, label, undefined, sizeHint(payload));
+  } else if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) {
     container = 'elf';
-    payload = file;
-  } else {
-    throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is not a kernel Xen can load: no bzImage "HdrS" header, gzip or ELF magic`, { size: file.length });
-  }
-
-  let image: KernelImage;
-  if (codec === 'lz4') {
-    const { Lz4SeekableImage } = await import('./codecs/lz4-seek.js');
-    image = new Lz4SeekableImage(payload, cap, label);
-  } else if (codec === 'none') {
+    const payload = await readAll(file, label);
     image = new ProgressiveImage(null, Math.max(cap, payload.length), label, payload);
   } else {
-    const source = await openDecoder(codec, payload, label, cap);
-    image = new ProgressiveImage(source, cap, label, undefined, sizeHint(payload));
+    throw new KernelError('E_KERNEL_UNKNOWN_FORMAT', `${label} is not a kernel Xen can load: no bzImage "HdrS" header, gzip or ELF magic`, { size: file.size });
   }
+
   try {
     const elf = await ElfReader.open(image, label);
     const scan = await scanXen(elf, options.exhaustive ?? false);
@@ -189,7 +235,7 @@ export async function analyzeKernel(input: KernelInput, options: AnalyzeOptions 
     version = releaseOf(version);
     log.debug({ codec, decompressed: image.length, notes: scan.notes.length }, 'kernel analysed');
     return {
-      name: label, size: file.length, container, codec, version, versionString, versionSource, bzImage: bz,
+      name: label, size: file.size, container, codec, version, versionString, versionSource, bzImage: bz,
       elf: { class: elf.header.class, machine: machineName(elf.header.machine), machineNumber: elf.header.machine, endian: elf.header.le ? 'little' : 'big' },
       notes: scan.notes, noteSource: scan.parms.source, xenGuest: scan.xenGuest, xenGuestRaw: scan.xenGuestRaw,
       verdict, decompressedBytes: image.length, decompressedAll: image.complete,

@@ -53,22 +53,22 @@ export function protocolString(version: number): string {
 }
 
 /**
- * Locate the compressed ELF payload exactly as xc_dom_probe_bzimage_kernel does: (setup_sects + 1) * 512 +
+ * Locate the compressed ELF payload in a file of `fileSize` bytes exactly as xc_dom_probe_bzimage_kernel does: (setup_sects + 1) * 512 +
  * payload_offset, with payload_length, both bounds-checked against the file. Like Xen we do not apply the
  * boot protocol's "setup_sects 0 means 4": a kernel new enough to carry a payload never writes 0.
  */
-export function locatePayload(file: Uint8Array, hdr: SetupHeader, label: string): Uint8Array {
+export function payloadRange(fileSize: number, hdr: SetupHeader, label: string): { start: number; length: number } {
   const start = (hdr.setupSects + 1) * 512 + (hdr.payloadOffset ?? 0);
   const length = hdr.payloadLength ?? 0;
-  if (start >= file.length) {
-    throw new KernelError('E_KERNEL_PAYLOAD_RANGE', `${label}: bzImage payload offset ${start} is past the end of the ${file.length}-byte file (Xen: "payload offset overflow")`, {
-      payloadOffset: hdr.payloadOffset, setupSects: hdr.setupSects, fileSize: file.length,
+  if (start >= fileSize) {
+    throw new KernelError('E_KERNEL_PAYLOAD_RANGE', `${label}: bzImage payload offset ${start} is past the end of the ${fileSize}-byte file (Xen: "payload offset overflow")`, {
+      payloadOffset: hdr.payloadOffset, setupSects: hdr.setupSects, fileSize,
     });
   }
-  if (start + length > file.length) {
-    throw new KernelError('E_KERNEL_PAYLOAD_RANGE', `${label}: bzImage payload (${length} bytes at ${start}) runs past the end of the ${file.length}-byte file (Xen: "payload length overflow")`, {
-      payloadOffset: hdr.payloadOffset, payloadLength: length, fileSize: file.length,
+  if (start + length > fileSize) {
+    throw new KernelError('E_KERNEL_PAYLOAD_RANGE', `${label}: bzImage payload (${length} bytes at ${start}) runs past the end of the ${fileSize}-byte file (Xen: "payload length overflow")`, {
+      payloadOffset: hdr.payloadOffset, payloadLength: length, fileSize,
     });
   }
-  return file.subarray(start, start + length);
+  return { start, length };
 }

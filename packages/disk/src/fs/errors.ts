@@ -8,6 +8,7 @@ export type FsErrorCode =
   | 'E_FS_SYMLINK_LOOP'
   | 'E_FS_TOO_LARGE'
   | 'E_FS_BAD_PATH'
+  | 'E_FS_BAD_RANGE'
   | 'E_FS_CORRUPT';
 
 /** A path inside a filesystem view that cannot be read as asked. */

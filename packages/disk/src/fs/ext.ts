@@ -3,10 +3,11 @@ import { silentLogger, type Logger } from '@xenkit/core';
 import type { BlockSource } from '../block/types.js';
 import type { Volume } from '../layout/probe-disk.js';
 import { extGeometryProblem } from '../probe/ext.js';
+import { ExtMapCorrupt, extGeometry, mapExtInode, type DataRun, type ExtGeometry } from './ext-map.js';
 import { FsError, type FsErrorCode } from './errors.js';
 import type { ResolveOps } from './resolve.js';
-import { ResolvingFileSystem } from './resolving.js';
-import { fileTypeOfMode, type FileStat, type ReadOnlyFileSystem } from './types.js';
+import { checkRange, ResolvingFileSystem } from './resolving.js';
+import { fileTypeOfMode, type FileReader, type FileStat, type ReadOnlyFileSystem } from './types.js';
 import { volumeView, type OpenFsOptions } from './volume-view.js';
 
 // ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
@@ -132,7 +133,7 @@ export async function openExtFileSystem(source: BlockSource, volume?: Volume, op
       fs: description,
     });
   }
-  return new ExtFileSystem(module, fs, disk, description, options.logger ?? silentLogger);
+  return new ExtFileSystem(module, fs, disk, view, extGeometry(sb), description, options.logger ?? silentLogger);
 }
 
 // Linux open(2) flag values, which libext2fs's glue interprets.
@@ -159,6 +160,8 @@ class ExtFileSystem extends ResolvingFileSystem {
     private readonly module: Ext2Module,
     private readonly fs: Ext2Fs,
     private readonly disk: ReadOnlyDisk,
+    private readonly view: BlockSource,
+    private readonly geometry: ExtGeometry,
     readonly description: string,
     private readonly logger: Logger,
   ) {
@@ -208,8 +211,41 @@ class ExtFileSystem extends ResolvingFileSystem {
     return this.call(canonical, () => this.fs.promises.readdir(canonical));
   }
 
-  protected readFileCanonical(canonical: string, size: number): Promise<Uint8Array> {
+  protected async readFileCanonical(canonical: string, size: number): Promise<Uint8Array> {
+    const mapped = await this.mapped(canonical, size);
+    if (mapped) return mapped.read(0, size);
     return this.call(canonical, () => this.readWhole(canonical, size));
+  }
+
+  protected override async openCanonical(canonical: string, stat: FileStat, path: string): Promise<FileReader> {
+    return (await this.mapped(canonical, stat.size)) ?? super.openCanonical(canonical, stat, path);
+  }
+
+  /** Files whose data map was read by xenkit (the rest went through libext2fs); for tests and logs. */
+  mappedReads = 0;
+
+  /**
+   * The file's data read straight from its block map, or null to leave it to libext2fs: when the
+   * mapper declines the inode, or finds something it cannot trust, or disagrees with libext2fs's own
+   * stat of it — the reading then is exactly libext2fs's.
+   */
+  private async mapped(canonical: string, size: number): Promise<MappedFileReader | null> {
+    const st = await this.ops.lstatCanonical(canonical);
+    if (!st || st.type !== 'file' || st.size !== size) return null;
+    try {
+      const map = await mapExtInode(this.view, this.geometry, st.ino);
+      if (!map) return null;
+      if (map.mode !== st.mode || map.size !== st.size) {
+        this.logger.debug({ fs: this.description, path: canonical }, 'ext block map disagrees with libext2fs; reading through libext2fs');
+        return null;
+      }
+      this.mappedReads++;
+      return new MappedFileReader(this.view, this.geometry.blockSize, map.runs, map.size, this.description, canonical);
+    } catch (e) {
+      if (!(e instanceof ExtMapCorrupt)) throw this.wrap(e, canonical);
+      this.logger.debug({ fs: this.description, path: canonical, reason: e.message }, 'ext block map unusable; reading through libext2fs');
+      return null;
+    }
   }
 
   // libext2fs updates i_atime on read unless the file is opened O_NOATIME; that write would be refused
@@ -250,6 +286,46 @@ class ExtFileSystem extends ResolvingFileSystem {
       this.logger.debug({ refused: this.disk.refusedWrites, fs: this.description }, 'refused libext2fs writes to a read-only image');
     }
   }
+}
+
+/** Ranged reads over a file's block map: each run one read of the volume, holes as zeros. */
+class MappedFileReader implements FileReader {
+  constructor(
+    private readonly view: BlockSource,
+    private readonly blockSize: number,
+    private readonly runs: DataRun[],
+    readonly size: number,
+    private readonly fs: string,
+    private readonly path: string,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(offset, length, this.fs, this.path);
+    const end = Math.min(this.size, offset + length);
+    if (end <= offset) return new Uint8Array(0);
+    const out = new Uint8Array(end - offset);
+    const bs = this.blockSize;
+    let lo = 0;
+    let hi = this.runs.length - 1;
+    // The last run starting at or before the offset.
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.runs[mid] as DataRun).logical * bs <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    for (let i = lo; i < this.runs.length; i++) {
+      const run = this.runs[i] as DataRun;
+      const runStart = run.logical * bs;
+      if (runStart >= end) break;
+      const from = Math.max(offset, runStart);
+      const to = Math.min(end, runStart + run.count * bs);
+      if (to <= from || run.physical === null) continue;
+      out.set(await this.view.read(run.physical * bs + (from - runStart), to - from), from - offset);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
 }
 
 function toStat(s: Ext2Stats): FileStat {

@@ -5,8 +5,8 @@ import type { Stats } from 'node:fs';
 import { toXenkitError } from '@xenkit/core';
 import { FsError } from './errors.js';
 import type { ResolveOps } from './resolve.js';
-import { ResolvingFileSystem } from './resolving.js';
-import type { FileStat, FileType } from './types.js';
+import { checkRange, ResolvingFileSystem } from './resolving.js';
+import type { FileReader, FileStat, FileType } from './types.js';
 
 /**
  * A host directory tree (an unpacked or mounted root) seen as a {@link ReadOnlyFileSystem}. Symlinks
@@ -61,11 +61,7 @@ export class HostTreeFileSystem extends ResolvingFileSystem {
   }
 
   protected async readFileCanonical(canonical: string, size: number): Promise<Uint8Array> {
-    // O_NOFOLLOW: the canonical path's last component was just checked not to be a link; refuse if a
-    // link was swapped in since.
-    const handle = await open(this.host(canonical), constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: unknown) => {
-      throw toXenkitError(e, { path: this.host(canonical) });
-    });
+    const handle = await this.openHost(canonical);
     try {
       const buf = Buffer.alloc(size);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
@@ -73,6 +69,28 @@ export class HostTreeFileSystem extends ResolvingFileSystem {
     } finally {
       await handle.close();
     }
+  }
+
+  protected override async openCanonical(canonical: string, stat: FileStat, path: string): Promise<FileReader> {
+    const handle = await this.openHost(canonical);
+    return {
+      size: stat.size,
+      read: async (offset, length) => {
+        checkRange(offset, length, this.root, path);
+        const buf = Buffer.alloc(Math.max(0, Math.min(length, stat.size - offset)));
+        const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+        return buf.subarray(0, bytesRead);
+      },
+      close: () => handle.close(),
+    };
+  }
+
+  // O_NOFOLLOW: the canonical path's last component was just checked not to be a link; refuse if a
+  // link was swapped in since.
+  private openHost(canonical: string) {
+    return open(this.host(canonical), constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: unknown) => {
+      throw toXenkitError(e, { path: this.host(canonical) });
+    });
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { FsError } from './errors.js';
 import { resolvePath, type ResolveOps } from './resolve.js';
-import { DEFAULT_MAX_FILE_BYTES, type FileStat, type ReadFileOptions, type ReadOnlyFileSystem } from './types.js';
+import { DEFAULT_MAX_FILE_BYTES, type FileReader, type FileStat, type ReadFileOptions, type ReadOnlyFileSystem } from './types.js';
 
 /**
  * The shared half of every {@link ReadOnlyFileSystem}: path resolution (symlinks followed inside the
@@ -63,21 +63,60 @@ export abstract class ResolvingFileSystem implements ReadOnlyFileSystem {
 
   async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
     const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+    const { canonical, stat } = await this.regularFile(path);
+    if (stat.size > max) throw this.tooLarge(path, stat.size, max);
+    return this.readFileCanonical(canonical, stat.size);
+  }
+
+  async openFile(path: string): Promise<FileReader> {
+    const { canonical, stat } = await this.regularFile(path);
+    return this.openCanonical(canonical, stat, path);
+  }
+
+  /**
+   * Ranged reads of a canonical regular file. This default serves them from the whole file, read on
+   * first use within the default size cap; backends that can seek override it.
+   */
+  protected async openCanonical(canonical: string, stat: FileStat, path: string): Promise<FileReader> {
+    if (stat.size > DEFAULT_MAX_FILE_BYTES) throw this.tooLarge(path, stat.size, DEFAULT_MAX_FILE_BYTES);
+    let whole: Promise<Uint8Array> | undefined;
+    return {
+      size: stat.size,
+      read: async (offset, length) => {
+        checkRange(offset, length, this.description, path);
+        whole ??= this.readFileCanonical(canonical, stat.size);
+        return (await whole).subarray(offset, offset + length);
+      },
+      close: async () => {
+        whole = undefined;
+      },
+    };
+  }
+
+  private async regularFile(path: string): Promise<{ canonical: string; stat: FileStat }> {
     const { path: canonical, stat } = await resolvePath(this.ops, path, this.description, true);
     if (stat.type === 'directory') {
       throw new FsError('E_FS_IS_DIRECTORY', `${this.description}: ${path} is a directory`, { path, fs: this.description });
     }
-    if (stat.size > max) {
-      throw new FsError('E_FS_TOO_LARGE', `${this.description}: ${path} is ${stat.size} bytes, over the ${max}-byte limit`, {
-        path,
-        fs: this.description,
-        size: stat.size,
-        max,
-      });
-    }
     if (stat.type !== 'file') {
       throw new FsError('E_FS_NOT_FOUND', `${this.description}: ${path} is a ${stat.type}, not a regular file`, { path, fs: this.description });
     }
-    return this.readFileCanonical(canonical, stat.size);
+    return { canonical, stat };
+  }
+
+  private tooLarge(path: string, size: number, max: number): FsError {
+    return new FsError('E_FS_TOO_LARGE', `${this.description}: ${path} is ${size} bytes, over the ${max}-byte limit`, {
+      path,
+      fs: this.description,
+      size,
+      max,
+    });
+  }
+}
+
+/** A ranged read's arguments: whole, non-negative byte counts (a read past the end is just shorter). */
+export function checkRange(offset: number, length: number, fs: string, path: string): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new FsError('E_FS_BAD_RANGE', `${fs}: bad range ${offset}+${length} for ${path}`, { path, fs, offset, length });
   }
 }

@@ -43,6 +43,17 @@ export interface ReadFileOptions {
   maxBytes?: number;
 }
 
+/**
+ * Random access to one regular file, for readers that need a few ranges of a large file (a kernel's
+ * headers and the compressed blocks before its Xen notes) rather than all of it.
+ */
+export interface FileReader {
+  readonly size: number;
+  /** `length` bytes at `offset`, fewer only where the file ends; ranges are bounds-checked. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
 export interface ReadOnlyFileSystem {
   /** Human description for evidence lines ("ext4 on partition 1 of disk.qcow2", "/srv/root"). */
   readonly description: string;
@@ -54,6 +65,8 @@ export interface ReadOnlyFileSystem {
   readdir(path: string): Promise<string[]>;
   /** Whole contents of a regular file (symlinks followed). */
   readFile(path: string, options?: ReadFileOptions): Promise<Uint8Array>;
+  /** A regular file (symlinks followed) opened for ranged reads; nothing is read until asked. */
+  openFile(path: string): Promise<FileReader>;
   /** A symlink's target, as stored. */
   readlink(path: string): Promise<string>;
   /** The canonical path inside the root after following every symlink. */

@@ -4,8 +4,8 @@ import { BoundedCache } from '../block/bounded-cache.js';
 import type { Volume } from '../layout/probe-disk.js';
 import { FsError } from './errors.js';
 import type { ResolveOps } from './resolve.js';
-import { ResolvingFileSystem } from './resolving.js';
-import { fileTypeOfMode, type FileStat } from './types.js';
+import { checkRange, ResolvingFileSystem } from './resolving.js';
+import { fileTypeOfMode, type FileReader, type FileStat } from './types.js';
 import { volumeView, type OpenFsOptions } from './volume-view.js';
 import { readDir, type DirEntries } from './xfs/dir.js';
 import { checkCrc, fsbToByte, parseSuper, XfsCorrupt, type XfsSuper } from './xfs/format.js';
@@ -151,23 +151,39 @@ class XfsFileSystem extends ResolvingFileSystem {
     return this.guard(path, () => this.contents(inode, size));
   }
 
-  private async contents(inode: XfsInode, size: number): Promise<Uint8Array> {
+  protected override async openCanonical(canonical: string, stat: FileStat, path: string): Promise<FileReader> {
+    const inode = await this.at(canonical);
+    const size = stat.size;
+    return {
+      size,
+      read: (offset, length) => {
+        checkRange(offset, length, this.description, path);
+        return this.guard(canonical, () => this.contents(inode, size, offset, Math.max(offset, Math.min(size, offset + length))));
+      },
+      close: async () => {},
+    };
+  }
+
+  /** Bytes [from, to) of a file of `size` bytes (to ≤ size); holes and unwritten extents read as zeros. */
+  private async contents(inode: XfsInode, size: number, from = 0, to = size): Promise<Uint8Array> {
     if (inode.format === FMT_LOCAL) {
       if (size > inode.fork.length) throw new XfsCorrupt(`inode ${inode.ino} holds ${size} bytes inline in a ${inode.fork.length}-byte fork`);
-      return new Uint8Array(inode.fork.subarray(0, size));
+      return new Uint8Array(inode.fork.subarray(from, to));
     }
     if (inode.format === FMT_DEV) throw new XfsCorrupt(`inode ${inode.ino} is a regular file with a device fork`);
-    const out = new Uint8Array(size);
+    const out = new Uint8Array(to - from);
     const bs = this.sb.blockSize;
     for (const e of await readExtents(this.source, this.sb, inode)) {
       const start = e.off * bs;
       if (start >= size) break;
       if (e.unwritten) continue; // preallocated, reads as zeros
-      const length = Math.min(e.len * bs, size - start);
-      const base = fsbToByte(this.sb, e.fsb, e.len);
-      for (let done = 0; done < length; done += READ_CHUNK) {
-        const n = Math.min(READ_CHUNK, length - done);
-        out.set(await this.source.read(base + done, n), start + done);
+      const s = Math.max(start, from);
+      const t = Math.min(start + e.len * bs, to);
+      if (t <= s) continue;
+      const base = fsbToByte(this.sb, e.fsb, e.len) + (s - start);
+      for (let done = 0; done < t - s; done += READ_CHUNK) {
+        const n = Math.min(READ_CHUNK, t - s - done);
+        out.set(await this.source.read(base + done, n), s - from + done);
       }
     }
     return out;

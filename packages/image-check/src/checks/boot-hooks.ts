@@ -1,6 +1,6 @@
-import { FsError, type ReadOnlyFileSystem } from '@xenkit/disk';
+import type { ReadOnlyFileSystem } from '@xenkit/disk';
 import { enablementLinks, findUnit, serviceState } from '../services.js';
-import { listDir, meaningfulLines, readText } from '../text.js';
+import { isUnreadable, listDir, meaningfulLines, readText } from '../text.js';
 import type { CheckContext } from './types.js';
 
 /** A script that actually runs at boot, with its non-comment lines. */
@@ -26,7 +26,7 @@ async function executable(fs: ReadOnlyFileSystem, path: string): Promise<boolean
     const st = await fs.stat(path);
     return st.type === 'file' && (st.mode & 0o111) !== 0;
   } catch (e) {
-    if (e instanceof FsError) return false;
+    if (isUnreadable(e)) return false;
     throw e;
   }
 }
@@ -94,7 +94,7 @@ async function collect(fs: ReadOnlyFileSystem): Promise<{ scripts: BootScript[];
     try {
       text = await readText(fs, path, MAX_SCRIPT_BYTES);
     } catch (e) {
-      if (!(e instanceof FsError)) throw e;
+      if (!isUnreadable(e)) throw e;
       notes.push(`${path}: not read (${e.code})`);
       return;
     }

@@ -34,7 +34,8 @@ export interface KernelFacts {
   reasons: string[];
 }
 
-export type KernelAnalyzer = (bytes: Uint8Array, fileName: string) => Promise<KernelFacts>;
+/** Analyses the kernel at `path` in `fs`, reading only what it needs. */
+export type KernelAnalyzer = (fs: ReadOnlyFileSystem, path: string) => Promise<KernelFacts>;
 
 export interface CheckContext {
   guest: Guest;

@@ -1,4 +1,4 @@
-import { FsError, ResolvingFileSystem, type ReadOnlyFileSystem, type ResolveOps } from '@xenkit/disk';
+import { FsError, ResolvingFileSystem, type FileReader, type FileStat, type ReadOnlyFileSystem, type ResolveOps } from '@xenkit/disk';
 
 export interface Mount {
   /** Absolute mount point in the guest ("/", "/boot"). */
@@ -57,6 +57,11 @@ export class MountedFileSystem extends ResolvingFileSystem {
   protected readFileCanonical(path: string, size: number): Promise<Uint8Array> {
     const { fs, rel } = this.route(path);
     return fs.readFile(rel, { maxBytes: size });
+  }
+
+  protected override openCanonical(path: string, _stat: FileStat): Promise<FileReader> {
+    const { fs, rel } = this.route(path);
+    return fs.openFile(rel);
   }
 
   async close(): Promise<void> {

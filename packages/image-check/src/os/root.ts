@@ -1,5 +1,5 @@
-import { FsError, type ReadOnlyFileSystem } from '@xenkit/disk';
-import { isDir, isFile, linkTarget, readBytes, readTextLenient as readText, parseShellVars } from '../text.js';
+import type { ReadOnlyFileSystem } from '@xenkit/disk';
+import { isDir, isFile, isUnreadable, linkTarget, readBytes, readTextLenient as readText, parseShellVars } from '../text.js';
 
 /**
  * libguestfs's test for a Linux root: `/etc` is a directory, `/bin` is a directory or a symlink to
@@ -52,7 +52,7 @@ export function elfArchitecture(header: Uint8Array): string | undefined {
 export async function detectArch(fs: ReadOnlyFileSystem): Promise<{ arch?: string; from?: string }> {
   for (const p of ['/bin/bash', '/bin/ls', '/bin/echo', '/bin/rm', '/bin/sh', '/usr/bin/bash']) {
     const head = await readBytes(fs, p, 16 * 1024 * 1024).catch((e: unknown) => {
-      if (e instanceof FsError) return null;
+      if (isUnreadable(e)) return null;
       throw e;
     });
     // readFile returns the whole file; the header is all we keep.

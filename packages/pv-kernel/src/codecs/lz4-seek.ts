@@ -19,12 +19,79 @@ interface Block {
   at: { ip: number; op: number };
 }
 
-export class Lz4SeekableImage implements KernelImage {
-  private readonly blocks: Block[];
-  private produced = 0;
+/** The payload's bytes, read from the kernel file on demand. */
+export interface PayloadReader {
+  readonly length: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
 
-  constructor(private readonly payload: Uint8Array, readonly limit: number, private readonly label: string) {
-    this.blocks = lz4LegacyBlocks(payload, label).map((b, i) => ({ ...b, offset: i === 0 ? 0 : null, size: null, out: null, at: { ip: b.start, op: 0 } }));
+export class Lz4SeekableImage implements KernelImage {
+  private readonly source: PayloadReader;
+  private blocks: Block[] = [];
+  private produced = 0;
+  /** The payload read so far: always a prefix, since sizing block N needs blocks 0..N-1 read. */
+  private payload: Uint8Array = new Uint8Array(0);
+  private loaded = 0;
+
+  /**
+   * `source` is the whole payload in memory, or a reader over the kernel file: then only the blocks up
+   * to the last one the ELF reader asks for are ever read (on a Debian kernel about half the file).
+   */
+  constructor(source: Uint8Array | PayloadReader, readonly limit: number, private readonly label: string) {
+    if (source instanceof Uint8Array) {
+      this.payload = source;
+      this.loaded = source.length;
+      this.source = { length: source.length, read: async () => new Uint8Array(0) };
+      this.index();
+    } else {
+      this.source = source;
+    }
+  }
+
+  /** Re-walk the block headers over what is loaded; blocks already known keep their decoding state. */
+  private index(): void {
+    const walked = lz4LegacyBlocks(this.payload.subarray(0, this.loaded), this.label);
+    this.blocks = walked.map((b, i) => {
+      const known = this.blocks[i];
+      if (known && !known.cut && known.start === b.start) return known;
+      return { ...b, offset: i === 0 ? 0 : null, size: null, out: null, at: { ip: b.start, op: 0 } };
+    });
+  }
+
+  /** Read more of the payload: through the end of the last block seen, and the header after it. */
+  private async grow(): Promise<void> {
+    const last = this.blocks[this.blocks.length - 1];
+    let want = 12;
+    if (last?.cut) {
+      const at = last.start - 4;
+      want = last.start + new DataView(this.payload.buffer, this.payload.byteOffset + at, 4).getUint32(0, true) + 8;
+    } else if (last) {
+      want = last.end + 8;
+    }
+    const target = Math.min(this.source.length, Math.max(want, this.loaded + (64 << 10)));
+    const chunk = await this.source.read(this.loaded, target - this.loaded);
+    if (chunk.length !== target - this.loaded) {
+      throw new KernelError('E_KERNEL_TRUNCATED', `${this.label}: the kernel file ended while reading its LZ4 payload`, { offset: this.loaded });
+    }
+    if (target > this.payload.length) {
+      const grown = new Uint8Array(Math.min(this.source.length, Math.max(target, this.payload.length * 2)));
+      grown.set(this.payload.subarray(0, this.loaded));
+      this.payload = grown;
+    }
+    this.payload.set(chunk, this.loaded);
+    this.loaded = target;
+    this.index();
+  }
+
+  /** Block `i`, read in full, or null when the payload has fewer blocks. */
+  private async block(i: number): Promise<Block | null> {
+    while ((i >= this.blocks.length || (this.blocks[i] as Block).cut) && this.loaded < this.source.length) await this.grow();
+    return this.blocks[i] ?? null;
+  }
+
+  /** Payload bytes read from the file so far. */
+  get bytesLoaded(): number {
+    return this.loaded;
   }
 
   get complete(): boolean {
@@ -85,9 +152,11 @@ export class Lz4SeekableImage implements KernelImage {
     }
     const parts: Uint8Array[] = [];
     let at = start;
-    for (let i = 0; i < this.blocks.length && at < end; i++) {
+    for (let i = 0; at < end; i++) {
+      const block = await this.block(i);
+      if (!block) break;
       const offset = this.offsetOf(i);
-      const size = this.sizeOf(this.blocks[i] as Block);
+      const size = this.sizeOf(block);
       if (at >= offset + size) continue;
       const from = at - offset;
       const to = Math.min(end, offset + size) - offset;

@@ -1,28 +1,10 @@
 // XFS on-disk structures (xfsprogs libxfs/xfs_format.h, "XFS Algorithms & Data Structures"). All
 // fields are big-endian except the CRC32c fields, which are stored little-endian.
 
+import { crc32cWithHole } from '../crc32c.js';
+
 /** A structure the reader cannot trust; the filesystem turns it into E_FS_CORRUPT with its own name. */
 export class XfsCorrupt extends Error {}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC32c of `b` with the 4 bytes at `crcOff` taken as zero, as every v5 metadata checksum is. */
-export function crc32cWithHole(b: Uint8Array, crcOff: number): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) {
-    const byte = i >= crcOff && i < crcOff + 4 ? 0 : (b[i] as number);
-    c = (CRC_TABLE[(c ^ byte) & 0xff] as number) ^ (c >>> 8);
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export function checkCrc(b: Buffer, crcOff: number, what: string): void {
   if (b.readUInt32LE(crcOff) !== crc32cWithHole(b, crcOff)) throw new XfsCorrupt(`${what} fails its CRC32c checksum`);

@@ -1,0 +1,140 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exec, requireTools, rng, tempDir } from '@xenkit/fixtures';
+import { RawSource } from '../block/raw.js';
+import { FsError } from './errors.js';
+import { openExtFileSystem } from './ext.js';
+import type { ReadOnlyFileSystem } from './types.js';
+
+// Every file of real mke2fs-made filesystems, read through xenkit's block map, must equal what
+// debugfs (e2fsprogs' own reader) and the source tree hold: extent trees of depth 0 and 1, ext2/3
+// indirect blocks (single and double), 1 KiB and 4 KiB blocks, holes, with and without metadata_csum
+// and 64bit descriptors; inline data goes through libext2fs.
+const VARIANTS: Array<{ name: string; args: string[]; inline?: number }> = [
+  { name: 'ext4-default', args: ['-t', 'ext4', '-b', '4096'] },
+  { name: 'ext4-1k', args: ['-t', 'ext4', '-b', '1024'] },
+  { name: 'ext4-nocsum-32bit', args: ['-t', 'ext4', '-b', '4096', '-O', '^metadata_csum,^64bit'] },
+  { name: 'ext4-csum-seed', args: ['-t', 'ext4', '-b', '4096', '-O', 'metadata_csum_seed'] },
+  { name: 'ext3', args: ['-t', 'ext3', '-b', '4096'] },
+  { name: 'ext2-1k', args: ['-t', 'ext2', '-b', '1024'] },
+  { name: 'ext4-inline', args: ['-t', 'ext4', '-b', '4096', '-O', 'inline_data'], inline: 2 },
+];
+
+describe('ext data read through the block map', () => {
+  const tmp = tempDir('xenkit-extmap-');
+  const tree = join(tmp.path, 'tree');
+  const files: Record<string, Buffer> = {};
+
+  beforeAll(() => {
+    requireTools('mke2fs', 'debugfs');
+    const random = rng(7);
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => random.int(256)));
+    files['/small.txt'] = Buffer.from('hello\n');
+    files['/empty'] = Buffer.alloc(0);
+    files['/block'] = bytes(4096);
+    files['/etc/medium'] = bytes(300_000);
+    files['/boot/big'] = randomBytes(5 << 20);
+    mkdirSync(join(tree, 'etc'), { recursive: true });
+    mkdirSync(join(tree, 'boot'), { recursive: true });
+    for (const [p, b] of Object.entries(files)) writeFileSync(join(tree, p), b);
+    // 24 islands of data with holes between: more extents than an inode holds (a depth-1 tree), and
+    // zero runs in ext2/3's indirect map.
+    const sparse = Buffer.alloc(24 * 200_000);
+    const fd = openSync(join(tree, 'sparse'), 'w');
+    for (let i = 0; i < 24; i++) {
+      const island = bytes(3000 + i * 50);
+      writeSync(fd, island, 0, island.length, i * 200_000);
+      island.copy(sparse, i * 200_000);
+    }
+    writeSync(fd, Buffer.from([1]), 0, 1, sparse.length - 1);
+    sparse[sparse.length - 1] = 1;
+    closeSync(fd);
+    files['/sparse'] = sparse;
+    for (const v of VARIANTS) {
+      const img = join(tmp.path, `${v.name}.img`);
+      writeFileSync(img, '');
+      exec('truncate', ['-s', '48M', img]);
+      exec('mke2fs', ['-q', '-F', ...v.args, '-d', tree, img]);
+    }
+  });
+  afterAll(() => tmp.cleanup());
+
+  async function withFs<T>(img: string, fn: (fs: ReadOnlyFileSystem & { mappedReads: number }) => Promise<T>): Promise<T> {
+    const src = await RawSource.open(img);
+    try {
+      const fs = (await openExtFileSystem(src)) as ReadOnlyFileSystem & { mappedReads: number };
+      try {
+        return await fn(fs);
+      } finally {
+        await fs.close();
+      }
+    } finally {
+      await src.close();
+    }
+  }
+
+  for (const v of VARIANTS) {
+    it(`${v.name}: every file equals the tree and debugfs's cat`, async () => {
+      const img = join(tmp.path, `${v.name}.img`);
+      await withFs(img, async (fs) => {
+        for (const [path, want] of Object.entries(files)) {
+          const got = Buffer.from(await fs.readFile(path));
+          expect(got.equals(want), `${path} vs tree`).toBe(true);
+          let peer = spawnSync('debugfs', ['-R', `cat ${path}`, img], { maxBuffer: 64 << 20 }).stdout;
+          // debugfs 1.47's cat prints an inline file's whole 60-byte i_block, not just its i_size bytes.
+          if (v.inline && want.length < 60) peer = peer.subarray(0, want.length);
+          expect(got.equals(peer), `${path} vs debugfs`).toBe(true);
+        }
+        // Inline data (files of a few bytes) is libext2fs's to read; everything else was mapped.
+        expect(fs.mappedReads).toBe(Object.keys(files).length - (v.inline ?? 0));
+      });
+    });
+  }
+
+  it('ranged reads match the file at random offsets, clipped at the end', async () => {
+    const random = rng(11);
+    for (const name of ['ext4-default', 'ext2-1k']) {
+      await withFs(join(tmp.path, `${name}.img`), async (fs) => {
+        for (const path of ['/boot/big', '/sparse', '/etc/medium']) {
+          const want = files[path] as Buffer;
+          const file = await fs.openFile(path);
+          expect(file.size).toBe(want.length);
+          for (let i = 0; i < 40; i++) {
+            const offset = random.int(want.length + 10);
+            const length = random.int(i % 2 ? 64 : 1 << 20);
+            const got = Buffer.from(await file.read(offset, length));
+            expect(got.equals(want.subarray(offset, offset + length)), `${path} ${offset}+${length}`).toBe(true);
+          }
+          await expect(file.read(-1, 4)).rejects.toMatchObject({ code: 'E_FS_BAD_RANGE' });
+          await file.close();
+        }
+        await expect(fs.openFile('/etc')).rejects.toMatchObject({ code: 'E_FS_IS_DIRECTORY' });
+        await expect(fs.openFile('/nope')).rejects.toMatchObject({ code: 'E_FS_NOT_FOUND' });
+      });
+    }
+  });
+
+  it('a damaged extent block is never read as data: the checksum sends the read to libext2fs, which refuses it', async () => {
+    const img = join(tmp.path, 'damaged.img');
+    copyFileSync(join(tmp.path, 'ext4-default.img'), img);
+    const ex = exec('debugfs', ['-R', 'ex /sparse', img]).stdout;
+    const index = /^\s*0\/\s*1\s+1\/\s*1\s+\d+\s*-\s*\d+\s+(\d+)/m.exec(ex);
+    expect(index, ex).not.toBeNull();
+    const leaf = Number(index?.[1]);
+    // Change the first extent's length: a map that trusted it would return the wrong bytes.
+    const fd = openSync(img, 'r+');
+    writeSync(fd, Buffer.from([0x7f]), 0, 1, leaf * 4096 + 12 + 4);
+    closeSync(fd);
+    await withFs(img, async (fs) => {
+      const read = fs.readFile('/sparse').then((b) => Buffer.from(b).equals(files['/sparse'] as Buffer));
+      await expect(read).rejects.toBeInstanceOf(FsError);
+      expect(fs.mappedReads).toBe(0);
+      // Other files are unaffected.
+      expect(Buffer.from(await fs.readFile('/boot/big')).equals(files['/boot/big'] as Buffer)).toBe(true);
+    });
+    expect(readFileSync(img).length).toBe(48 << 20);
+  });
+});
