@@ -74,16 +74,21 @@ try {
   ];
   const vi = which('virt-inspector');
   if (vi) {
-    // Without KVM (a Xen dom0, a container) libguestfs must emulate (TCG); without a host kernel its
-    // appliance is built from the Debian kernel above (tools/scripts/libguestfs-setup.sh installs its modules).
+    // Without a host kernel the appliance is built from the Debian kernel above
+    // (tools/scripts/libguestfs-setup.sh installs its modules). Without usable KVM (a Xen dom0, a
+    // container) libguestfs must emulate: KVM is tried first, TCG only when it fails.
     const hostKernel = existsSync('/boot') && readdirSync('/boot').some((f) => f.startsWith('vmlinuz'));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       LIBGUESTFS_BACKEND: process.env.LIBGUESTFS_BACKEND ?? 'direct',
-      ...(existsSync('/dev/kvm') ? {} : { LIBGUESTFS_BACKEND_SETTINGS: process.env.LIBGUESTFS_BACKEND_SETTINGS ?? 'force_tcg' }),
       ...(hostKernel || process.env.SUPERMIN_KERNEL ? {} : { SUPERMIN_KERNEL: debian.vmlinuz, SUPERMIN_MODULES: `/lib/modules/${release}` }),
     };
-    const peer = time(vi, ['--format=raw', '-a', img.path], env);
+    let peer = time(vi, ['--format=raw', '-a', img.path], env);
+    if (peer.status !== 0 && !env.LIBGUESTFS_BACKEND_SETTINGS) {
+      lines.push(`virt-inspector with KVM failed (${peer.stderr.trim().split('\n').at(-1)}); measuring it with TCG (force_tcg), as on a machine without KVM`);
+      env.LIBGUESTFS_BACKEND_SETTINGS = 'force_tcg';
+      peer = time(vi, ['--format=raw', '-a', img.path], env);
+    }
     if (peer.status !== 0) {
       lines.push(`virt-inspector failed (exit ${peer.status}): ${peer.stderr.trim().split('\n')[0]} — on a machine without a host kernel run tools/scripts/libguestfs-setup.sh as root first`);
     } else {

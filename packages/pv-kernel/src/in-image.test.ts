@@ -160,4 +160,36 @@ describe('a kernel in a ReadOnlyFileSystem', () => {
       await fs.close();
     }
   });
+
+  it('reads only the LZ4 blocks up to the Xen notes, not the whole kernel, and finds the same notes', async () => {
+    const located = await locateFileInImage(root.rawPath, `/boot/${name}`);
+    try {
+      let read = 0;
+      // The image's filesystem, with its ranged reads counted.
+      const counting = Object.create(located.fs, {
+        openFile: {
+          value: async (path: string) => {
+            const file = await located.fs.openFile(path);
+            return {
+              size: file.size,
+              read: async (offset: number, length: number) => {
+                const bytes = await file.read(offset, length);
+                read += bytes.length;
+                return bytes;
+              },
+              close: () => file.close(),
+            };
+          },
+        },
+      }) as typeof located.fs;
+      const a = await analyzeKernel({ fs: counting, path: `/boot/${name}` });
+      expect(a.codec).toBe('lz4');
+      expect(a.notes).toEqual(host.notes);
+      expect(a.verdict).toEqual(host.verdict);
+      expect(read).toBeGreaterThan(0);
+      expect(read).toBeLessThan(0.8 * host.size);
+    } finally {
+      await located.close();
+    }
+  });
 });

@@ -73,10 +73,12 @@ export class Lz4SeekableImage implements KernelImage {
     if (chunk.length !== target - this.loaded) {
       throw new KernelError('E_KERNEL_TRUNCATED', `${this.label}: the kernel file ended while reading its LZ4 payload`, { offset: this.loaded });
     }
-    if (target > this.payload.length) {
-      const grown = new Uint8Array(Math.min(this.source.length, Math.max(target, this.payload.length * 2)));
-      grown.set(this.payload.subarray(0, this.loaded));
-      this.payload = grown;
+    // One buffer for the whole payload (bounded by the file's size): regrowing would copy the prefix
+    // each time, and pages never written are never touched.
+    if (this.payload.length < this.source.length) {
+      const whole = new Uint8Array(this.source.length);
+      whole.set(this.payload.subarray(0, this.loaded));
+      this.payload = whole;
     }
     this.payload.set(chunk, this.loaded);
     this.loaded = target;
