@@ -143,6 +143,8 @@ const O_NOATIME = 0o1000000;
 const READ_CHUNK = 256 * 1024;
 /** Bound on cached lstat answers (a few hundred bytes each). */
 const STAT_CACHE_ENTRIES = 8192;
+/** Bound on cached directory listings. */
+const LISTING_CACHE_ENTRIES = 1024;
 
 
 class ExtFileSystem extends ResolvingFileSystem {
@@ -155,6 +157,10 @@ class ExtFileSystem extends ResolvingFileSystem {
    * hundreds of times. The filesystem is opened read-only, so an answer never goes stale.
    */
   private readonly stats = new Map<string, FileStat | null>();
+  /** Symlink targets read so far: resolving /bin/… or /lib/… reads the same few links again and again. */
+  private readonly links = new Map<string, string>();
+  /** Entry names of the directories listed so far, by canonical path. */
+  private readonly listings = new Map<string, Set<string>>();
 
   constructor(
     private readonly module: Ext2Module,
@@ -170,19 +176,36 @@ class ExtFileSystem extends ResolvingFileSystem {
       lstatCanonical: async (p) => {
         const known = this.stats.get(p);
         if (known !== undefined) return known;
+        const cut = p.lastIndexOf('/');
+        const parent = cut <= 0 ? '/' : p.slice(0, cut);
+        const listing = p === '/' ? undefined : this.listings.get(parent);
         let stat: FileStat | null;
-        try {
-          stat = toStat(await this.call(p, () => this.fs.promises.lstat(p)));
-        } catch (e) {
-          const errno = e instanceof FsError ? e.details.errno : undefined;
-          if (errno === 'ENOENT' || errno === 'ENOTDIR') stat = null;
-          else throw e;
+        if (listing && !listing.has(p.slice(cut + 1))) {
+          stat = null;
+        } else {
+          try {
+            stat = toStat(await this.call(p, () => this.fs.promises.lstat(p)));
+          } catch (e) {
+            const errno = e instanceof FsError ? e.details.errno : undefined;
+            if (errno === 'ENOENT' || errno === 'ENOTDIR') stat = null;
+            else throw e;
+          }
+          // A miss usually means more probing of the same directory (/etc/sysconfig, /etc/ufw, unit
+          // files…): list it once, and its other missing names cost no libext2fs lookup at all.
+          if (stat === null && !listing && p !== '/') await this.readdirCanonical(parent).catch(() => undefined);
         }
         if (this.stats.size >= STAT_CACHE_ENTRIES) this.stats.clear();
         this.stats.set(p, stat);
         return stat;
       },
-      readlinkCanonical: (p) => this.call(p, () => this.fs.promises.readlink(p)),
+      readlinkCanonical: async (p) => {
+        const known = this.links.get(p);
+        if (known !== undefined) return known;
+        const target = await this.call(p, () => this.fs.promises.readlink(p));
+        if (this.links.size >= STAT_CACHE_ENTRIES) this.links.clear();
+        this.links.set(p, target);
+        return target;
+      },
     };
   }
 
@@ -207,8 +230,13 @@ class ExtFileSystem extends ResolvingFileSystem {
     }
   }
 
-  protected readdirCanonical(canonical: string): Promise<string[]> {
-    return this.call(canonical, () => this.fs.promises.readdir(canonical));
+  protected async readdirCanonical(canonical: string): Promise<string[]> {
+    const known = this.listings.get(canonical);
+    if (known) return [...known];
+    const names = await this.call(canonical, () => this.fs.promises.readdir(canonical));
+    if (this.listings.size >= LISTING_CACHE_ENTRIES) this.listings.clear();
+    this.listings.set(canonical, new Set(names));
+    return names;
   }
 
   protected async readFileCanonical(canonical: string, size: number): Promise<Uint8Array> {
@@ -275,6 +303,8 @@ class ExtFileSystem extends ResolvingFileSystem {
     if (this.closed) return;
     this.closed = true;
     this.stats.clear();
+    this.listings.clear();
+    this.links.clear();
     if (abortedModules.has(this.module)) return;
     try {
       await this.module.umount(this.fs);
