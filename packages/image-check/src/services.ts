@@ -21,9 +21,22 @@ export async function findUnit(fs: ReadOnlyFileSystem, unit: string): Promise<st
   return null;
 }
 
+type EnablementLink = { path: string; name: string; target: string };
+// Filesystems are read-only views, so one scan serves every service question asked of the same one.
+const scanned = new WeakMap<ReadOnlyFileSystem, Promise<EnablementLink[]>>();
+
 /** Every `*.wants`/`*.requires` link in /etc/systemd/system, as `dir/name → target`. */
-export async function enablementLinks(fs: ReadOnlyFileSystem): Promise<{ path: string; name: string; target: string }[]> {
-  const out: { path: string; name: string; target: string }[] = [];
+export function enablementLinks(fs: ReadOnlyFileSystem): Promise<EnablementLink[]> {
+  let links = scanned.get(fs);
+  if (!links) {
+    links = scanLinks(fs);
+    scanned.set(fs, links);
+  }
+  return links;
+}
+
+async function scanLinks(fs: ReadOnlyFileSystem): Promise<EnablementLink[]> {
+  const out: EnablementLink[] = [];
   const dirs = (await listDir(fs, '/etc/systemd/system')).filter((d) => d.endsWith('.wants') || d.endsWith('.requires')).slice(0, MAX_WANTS_DIRS);
   for (const d of dirs) {
     for (const name of await listDir(fs, `/etc/systemd/system/${d}`)) {

@@ -76,5 +76,13 @@ export async function resolvePath(
 
 function notFound(path: string, fs: string, at?: string): FsError {
   const where = at && at !== path ? ` (${at} is missing)` : '';
-  return new FsError('E_FS_NOT_FOUND', `${fs}: no such file or directory: ${path}${where}`, { path, fs });
+  // A missing path is the common answer to a probe (checks ask for hundreds of files that may not
+  // exist), not a fault to trace: capturing a stack for each would cost more than the lookup.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new FsError('E_FS_NOT_FOUND', `${fs}: no such file or directory: ${path}${where}`, { path, fs });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
