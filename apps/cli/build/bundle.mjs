@@ -37,6 +37,24 @@ const versionPlugin = {
 };
 
 /**
+ * commander requires node:child_process at load for executable subcommands, which xenkit never uses;
+ * child_process drags in net, dgram and their internals (~3 ms at every start). Give commander a
+ * stand-in that loads the real module on first use.
+ */
+const lazyChildProcessPlugin = {
+  name: 'xenkit-lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'xenkit-lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'xenkit-lazy' }, () => ({
+      contents: 'let real;\nconst load = () => (real ??= require("node:child_process"));\nmodule.exports = { spawn: (...args) => load().spawn(...args) };\n',
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * Build into `outdir` (default apps/cli/dist/bundle) and return the path of the executable to run
  * with `node`. The outdir must sit inside the workspace so the external packages resolve.
  */
@@ -65,7 +83,7 @@ export async function bundle({ outdir = defaultOutdir } = {}) {
     },
     banner: { js: 'var __xkImportMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
     external: EXTERNAL,
-    plugins: [versionPlugin],
+    plugins: [versionPlugin, lazyChildProcessPlugin],
   });
   const [out] = result.outputFiles;
   // main.ts's #! line is the loader's job; inside the function wrapper it would be a syntax error.
