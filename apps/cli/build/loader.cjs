@@ -54,19 +54,31 @@ function cacheFor(source, stat) {
   return { dir, where, key, file: path.join(dir, `${slot(process.argv.slice(2))}-${key}${SUFFIX}`) };
 }
 
+// V8 runs cached code without re-checking it against the source, so only data that nobody but this
+// user can have written is used: directory and file owned by us and not writable by group or others.
+function mine(st) {
+  return (process.getuid === undefined || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
+}
+
 function readCache(cache) {
+  let fd;
   try {
-    return fs.readFileSync(cache.file);
+    if (!mine(fs.statSync(cache.dir))) return undefined;
+    fd = fs.openSync(cache.file, 'r');
+    return mine(fs.fstatSync(fd)) ? fs.readFileSync(fd) : undefined;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
 function writeCache(cache, script) {
   const tmp = `${cache.file}.${process.pid}.tmp`;
   try {
-    const data = script.createCachedData();
     fs.mkdirSync(cache.dir, { recursive: true, mode: 0o700 });
+    if (!mine(fs.statSync(cache.dir))) return;
+    const data = script.createCachedData();
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, cache.file);
     prune(cache);

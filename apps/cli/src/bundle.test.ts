@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildElfKernel, buildImage, buildTree, compressWith, execAsync, makeBzImage, requireTools, tempDir, type TreeEntry } from '@xenkit/fixtures';
@@ -149,6 +149,16 @@ describe('code cache', () => {
     expect(third.stdout).toBe(first.stdout);
     expect(readFileSync(file).equals(Buffer.alloc(written.length, 0x5a))).toBe(false);
     expect(cacheFiles().filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('is neither read nor written in a directory others may write to', async () => {
+    const shared = join(tmp.path, 'shared-cache');
+    const dir = join(shared, 'xenkit', 'v8');
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o777);
+    const r = await run([...argv, root], { XDG_CACHE_HOME: shared });
+    expect(r.stderr).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('an unusable cache directory or XENKIT_CODE_CACHE=0 costs only speed', async () => {
