@@ -81,7 +81,9 @@ export async function bundle({ outdir = defaultOutdir } = {}) {
       'import.meta.dirname': '__dirname',
       'import.meta.filename': '__filename',
     },
-    banner: { js: 'var __xkImportMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
+    // "use strict" first: the sources are ES modules (strict), and esbuild's own directive would
+    // come after this banner, where it is no directive at all.
+    banner: { js: '"use strict";var __xkImportMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
     external: EXTERNAL,
     plugins: [versionPlugin, lazyChildProcessPlugin],
   });

@@ -27,11 +27,13 @@ function cacheDir() {
 }
 
 // Code compiled for `check` is of little use to `xapi` and the reverse, and V8 cannot merge caches,
-// so each command word keeps its own. The word is the first argument that looks like one.
+// so each command word keeps its own: the first argument that is neither an option nor the value of
+// the one global option that takes a value.
 function slot(argv) {
-  for (const a of argv) {
-    if (a.startsWith('-')) continue;
-    return /^[a-z][a-z0-9-]{0,23}$/.test(a) ? a : 'other';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--log-level') i++;
+    else if (!a.startsWith('-')) return /^[a-z][a-z0-9-]{0,23}$/.test(a) ? a : 'other';
   }
   return 'none';
 }
@@ -113,8 +115,11 @@ const script = new vm.Script(wrap(source), {
   cachedData,
   importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 });
-// Written at exit, so the cache holds the functions this command actually ran, not just the top level.
-if (cache && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(cache, script));
+// Written at exit, so the cache holds the functions this command actually ran, not just the top level;
+// not after a usage or input error (exit 2), so a mistyped command word leaves no file behind.
+if (cache && (cachedData === undefined || script.cachedDataRejected)) {
+  process.once('exit', (code) => code !== 2 && writeCache(cache, script));
+}
 const bundleModule = { exports: {}, filename: MAIN, id: MAIN, loaded: false };
 script.runInThisContext().call(bundleModule.exports, bundleModule.exports, createRequire(MAIN), bundleModule, MAIN, __dirname);
 bundleModule.loaded = true;

@@ -149,6 +149,10 @@ describe('code cache', () => {
     expect(third.stdout).toBe(first.stdout);
     expect(readFileSync(file).equals(Buffer.alloc(written.length, 0x5a))).toBe(false);
     expect(cacheFiles().filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // One file per command word; none for a run that ends in a usage error.
+    await run(['--log-level', 'error', '--version']);
+    await run(['--log-level', 'error', 'frobnicate']);
+    expect(cacheFiles().map((f) => f.split('-')[0]).sort()).toEqual(['check', 'none']);
   });
 
   it('is neither read nor written in a directory others may write to', async () => {
