@@ -95,6 +95,11 @@ describe('bundled xenkit', () => {
     expect(report.checks.find((c) => c.id === 'auto-disk-config')?.status).toBe('pass');
     expect(JSON.parse(r.stdout)).toEqual(JSON.parse(source.stdout));
     expect(r.status).toBe(source.status);
+    for (const other of [['--json', 'disk', image.rawPath], ['inspect', '--xml', image.rawPath]]) {
+      const [b, s] = [await run(other), await runCaptured(other)];
+      expect({ status: b.status, stdout: b.stdout }).toEqual({ status: s.status, stdout: s.stdout });
+      expect(b.stdout.length).toBeGreaterThan(100);
+    }
   });
 
   it('kernel decodes bzImages through lazily loaded codecs (bzip2 via seek-bzip, xz) as the source does', async () => {
