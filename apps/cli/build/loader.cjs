@@ -6,10 +6,10 @@
 // Node 20 has no module.enableCompileCache(), hence vm.Script with cachedData.
 //
 // The cache lives in $XDG_CACHE_HOME/xenkit/v8 (~/.cache/xenkit/v8), one file per command word, named
-// after the bundle's content hash, size and mtime and the Node version and architecture; V8 itself
-// rejects data from another V8 or other flags, and a rejected or missing file is rewritten (to a
-// temporary name, then renamed) when the run ends. Any cache problem only costs speed: the bundle
-// still runs. XENKIT_CODE_CACHE=0 turns the cache off.
+// after this checkout, the bundle's content hash, size and mtime, and the Node version and
+// architecture; V8 itself rejects data from another V8 or other flags, and a rejected or missing file
+// is rewritten (to a temporary name, then renamed) when the run ends. Any cache problem only costs
+// speed: the bundle still runs. XENKIT_CODE_CACHE=0 turns the cache off.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
