@@ -1,21 +1,32 @@
-// `npm start -- ARGS`: install on first run, rebuild when sources are newer than the build, then run
-// the xenkit CLI in this process (no second node start-up on every call).
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+// `npm start -- ARGS`: install on first run, rebuild the production bundle when sources are newer than
+// it, then run the xenkit CLI in this process (no second node start-up on every call).
+// The bundle is built by esbuild straight from TypeScript source; type errors are `npm run typecheck`'s job.
+import { existsSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureInstalled, newestSource, projectDirs, root, run } from './lib.mjs';
+import { ensureInstalled, newestSource, projectDirs, root } from './lib.mjs';
 
 ensureInstalled();
-const main = join(root, 'apps', 'cli', 'dist', 'main.js');
-// tsc --build leaves outputs untouched when nothing changed, so a stamp records when we last built.
-const stamp = join(root, 'apps', 'cli', 'dist', '.build-stamp');
-const built = existsSync(main) && existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-if (newestSource([...projectDirs(), join(root, 'tsconfig.base.json')]) > built) {
+const build = join(root, 'apps', 'cli', 'build');
+const exe = join(root, 'apps', 'cli', 'dist', 'bundle', 'xenkit.cjs');
+// Stamped with the time the last build started, so a source saved during a build still counts as newer.
+const stamp = join(root, 'apps', 'cli', 'dist', 'bundle', '.build-stamp');
+const built = existsSync(exe) && existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+const inputs = [...projectDirs(), join(root, 'tsconfig.base.json'), join(root, 'package-lock.json'), join(build, 'bundle.mjs'), join(build, 'loader.cjs')];
+if (newestSource(inputs) > built) {
   process.stderr.write('xenkit: building…\n');
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const status = run(process.execPath, [tsc, '--build', 'apps/cli/tsconfig.lib.json'], { stdio: ['ignore', 2, 2] });
-  if (status !== 0) process.exit(status);
-  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  const started = new Date();
+  const { bundle } = await import(pathToFileURL(join(build, 'bundle.mjs')).href);
+  try {
+    await bundle();
+  } catch (e) {
+    rmSync(stamp, { force: true });
+    process.stderr.write(`xenkit: build failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+  writeFileSync(stamp, `${started.toISOString()}\n`);
+  utimesSync(stamp, started, started);
 }
-process.argv = [process.argv[0], main, ...process.argv.slice(2)];
-await import(pathToFileURL(main).href);
+process.argv = [process.argv[0], exe, ...process.argv.slice(2)];
+createRequire(import.meta.url)(exe);

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { UsageError, toXenkitError } from '@xenkit/core';
 import type { CheckReport, CheckStatus } from '@xenkit/image-check';
@@ -69,7 +68,11 @@ export const checkCommand: CommandModule = (ctx) =>
       const only = ids(flags.only);
       const skip = ids(flags.skip);
       const report = await checkImage(input, { ...(only ? { only } : {}), ...(skip ? { skip } : {}), ...(flags.os ? { osRoot: flags.os } : {}), logger: ctx.logger });
-      if (flags.junit) await writeFile(flags.junit, checkJunit(report)).catch((e: unknown) => Promise.reject(toXenkitError(e, { path: flags.junit })));
+      if (flags.junit) {
+        // node:fs/promises (and the readline internals it loads) only for --junit: not on every start.
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(flags.junit, checkJunit(report)).catch((e: unknown) => Promise.reject(toXenkitError(e, { path: flags.junit })));
+      }
       emit(ctx, report, renderCheck);
       if (report.verdict !== 'pass') ctx.exitCode = 1;
     });
