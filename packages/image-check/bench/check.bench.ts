@@ -3,11 +3,11 @@
 // installed. Targets: ≥ 100× faster than virt-inspector, reading ≤ 1 % of the image's allocated data.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { allocatedBytes, buildImage, ensureDebianKernel, kernelVersionString, tempDir, which } from '@xenkit/fixtures';
 import { goodDebian, ROOT_UUID, writeTree, type TreeSpec } from '../src/test-helpers/trees.js';
+import { bundle } from '../../../apps/cli/build/bundle.mjs';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 const RUNS = 5;
 const tmp = tempDir('xenkit-bench-check-');
 
@@ -57,10 +57,10 @@ try {
   const img = buildImage({ dir: join(tmp.path, 'img'), name: 'debian', table: 'mbr', sizeMiB: 4096, partitions: [{ sizeMiB: 4094, fs: 'ext4', tree: dir, uuid: ROOT_UUID }] });
   const allocated = allocatedBytes(img.path);
 
-  // The built CLI, as `npm start` runs it (node start-up and module loading included).
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  if (time(process.execPath, [tsc, '--build', join(ROOT, 'apps/cli/tsconfig.lib.json')]).status !== 0) throw new Error('tsc --build failed');
-  const main = join(ROOT, 'apps/cli/dist/main.js');
+  // The CLI as installed (`bin`) and as `npm start` runs it: the bundle behind its V8 code-cache loader.
+  // The first run writes the cache and is reported as the cold number; the timed runs follow.
+  const main = await bundle();
+  const cold = time(process.execPath, [main, '--json', 'check', img.path]);
   const runs = Array.from({ length: RUNS }, () => time(process.execPath, [main, '--json', 'check', img.path]));
   const last = runs[runs.length - 1] as { stdout: string; stderr: string; status: number };
   const report = JSON.parse(last.stdout) as { verdict: string; source: { bytesRead?: number }; checks: { id: string; status: string }[] };
@@ -68,7 +68,7 @@ try {
   const ms = median(runs.map((r) => r.ms));
   const lines = [
     `image: 4 GiB virtual, ${(allocated / 2 ** 20).toFixed(0)} MiB allocated`,
-    `xenkit check: ${ms.toFixed(0)} ms wall (median of ${RUNS}, node start included), verdict ${report.verdict}, ${report.checks.map((c) => `${c.id}=${c.status}`).join(' ')}`,
+    `xenkit check: ${ms.toFixed(0)} ms wall (median of ${RUNS}, node start included; first run ${cold.ms.toFixed(0)} ms, writing the code cache), verdict ${report.verdict}, ${report.checks.map((c) => `${c.id}=${c.status}`).join(' ')}`,
     `kernel: Debian ${debian.package} ${debian.version} (${(kernel.length / 2 ** 20).toFixed(1)} MiB, ${debian.codec})`,
     `bytes read: ${(bytesRead / 2 ** 20).toFixed(2)} MiB = ${((100 * bytesRead) / allocated).toFixed(3)} % of allocated data (target ≤ 1 %)`,
   ];

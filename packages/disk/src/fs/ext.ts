@@ -333,7 +333,6 @@ class MappedFileReader implements FileReader {
     checkRange(offset, length, this.fs, this.path);
     const end = Math.min(this.size, offset + length);
     if (end <= offset) return new Uint8Array(0);
-    const out = new Uint8Array(end - offset);
     const bs = this.blockSize;
     let lo = 0;
     let hi = this.runs.length - 1;
@@ -343,6 +342,12 @@ class MappedFileReader implements FileReader {
       if ((this.runs[mid] as DataRun).logical * bs <= offset) lo = mid;
       else hi = mid - 1;
     }
+    // Within one run (a kernel's blocks are usually one extent) the volume's bytes are the answer.
+    const first = this.runs[lo] as DataRun;
+    if (first.physical !== null && end <= (first.logical + first.count) * bs) {
+      return this.view.read(first.physical * bs + (offset - first.logical * bs), end - offset);
+    }
+    const out = new Uint8Array(end - offset);
     for (let i = lo; i < this.runs.length; i++) {
       const run = this.runs[i] as DataRun;
       const runStart = run.logical * bs;

@@ -1,5 +1,8 @@
 import { FsError, ResolvingFileSystem, type FileReader, type FileStat, type ReadOnlyFileSystem, type ResolveOps } from '@xenkit/disk';
 
+/** Bound on remembered lookups (a few hundred bytes each). */
+const CACHE_ENTRIES = 8192;
+
 export interface Mount {
   /** Absolute mount point in the guest ("/", "/boot"). */
   path: string;
@@ -22,21 +25,41 @@ export class MountedFileSystem extends ResolvingFileSystem {
     // Longest mount point first, so /boot/efi wins over /boot and /boot over /.
     this.mounts = [...mounts].sort((a, b) => b.path.length - a.path.length);
     this.description = mounts.find((m) => m.path === '/')?.fs.description ?? 'guest';
+    // Every path resolved here lstats each of its prefixes, and each inner lstat resolves its own
+    // path again: remembering answers (the views are read-only) keeps a check at one lookup per path.
+    const stats = new Map<string, Promise<FileStat | null>>();
+    const links = new Map<string, Promise<string>>();
     this.ops = {
-      lstatCanonical: async (p) => {
-        const { fs, rel } = this.route(p);
-        try {
-          return await fs.lstat(rel);
-        } catch (e) {
-          if (e instanceof FsError && (e.code === 'E_FS_NOT_FOUND' || e.code === 'E_FS_NOT_DIRECTORY')) return null;
-          throw e;
+      lstatCanonical: (p) => {
+        let known = stats.get(p);
+        if (!known) {
+          known = this.lstatInner(p);
+          if (stats.size >= CACHE_ENTRIES) stats.clear();
+          stats.set(p, known);
         }
+        return known;
       },
       readlinkCanonical: (p) => {
-        const { fs, rel } = this.route(p);
-        return fs.readlink(rel);
+        let known = links.get(p);
+        if (!known) {
+          const { fs, rel } = this.route(p);
+          known = fs.readlink(rel);
+          if (links.size >= CACHE_ENTRIES) links.clear();
+          links.set(p, known);
+        }
+        return known;
       },
     };
+  }
+
+  private async lstatInner(p: string): Promise<FileStat | null> {
+    const { fs, rel } = this.route(p);
+    try {
+      return await fs.lstat(rel);
+    } catch (e) {
+      if (e instanceof FsError && (e.code === 'E_FS_NOT_FOUND' || e.code === 'E_FS_NOT_DIRECTORY')) return null;
+      throw e;
+    }
   }
 
   /** The filesystem a canonical path lives on, and the path inside it. */
