@@ -1,5 +1,5 @@
 import type { ReadOnlyFileSystem } from '@xenkit/disk';
-import { isDir, isFile, isUnreadable, linkTarget, readBytes, readTextLenient as readText, parseShellVars } from '../text.js';
+import { isDir, isFile, isUnreadable, linkTarget, readTextLenient as readText, parseShellVars } from '../text.js';
 
 /**
  * libguestfs's test for a Linux root: `/etc` is a directory, `/bin` is a directory or a symlink to
@@ -48,16 +48,25 @@ export function elfArchitecture(header: Uint8Array): string | undefined {
   return name;
 }
 
+async function readHead(fs: ReadOnlyFileSystem, path: string, length: number): Promise<Uint8Array> {
+  const file = await fs.openFile(path);
+  try {
+    return await file.read(0, length);
+  } finally {
+    await file.close();
+  }
+}
+
 /** The first of libguestfs's probe binaries that exists, and its ELF architecture. */
 export async function detectArch(fs: ReadOnlyFileSystem): Promise<{ arch?: string; from?: string }> {
   for (const p of ['/bin/bash', '/bin/ls', '/bin/echo', '/bin/rm', '/bin/sh', '/usr/bin/bash']) {
-    const head = await readBytes(fs, p, 16 * 1024 * 1024).catch((e: unknown) => {
+    // Only the ELF header is needed: a real /bin/bash is over a megabyte.
+    const head = await readHead(fs, p, 64).catch((e: unknown) => {
       if (isUnreadable(e)) return null;
       throw e;
     });
-    // readFile returns the whole file; the header is all we keep.
     if (!head) continue;
-    const arch = elfArchitecture(head.subarray(0, 64));
+    const arch = elfArchitecture(head);
     if (arch) return { arch, from: p };
   }
   return {};
