@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, rng, tempDir } from '@xenkit/fixtures';
@@ -53,11 +53,24 @@ describe('ext data read through the block map', () => {
     sparse[sparse.length - 1] = 1;
     closeSync(fd);
     files['/sparse'] = sparse;
+    // Metadata the lookups must get right: a directory big enough to be hashed (e2fsck -D indexes it),
+    // fast and slow symlinks, 32-bit owners, an old mtime, a nested tree.
+    mkdirSync(join(tree, 'many/deeper/deepest'), { recursive: true });
+    for (let i = 0; i < 400; i++) writeFileSync(join(tree, 'many', `entry-with-a-longish-name-${i}.conf`), `${i}\n`);
+    writeFileSync(join(tree, 'many/deeper/deepest/leaf'), 'leaf\n');
+    symlinkSync('boot/big', join(tree, 'fast-link'));
+    symlinkSync(`/many/deeper${'/deepest/..'.repeat(8)}/deepest/leaf`, join(tree, 'slow-link'));
+    writeFileSync(join(tree, 'owned'), 'owned\n');
+    chownSync(join(tree, 'owned'), 100_000, 200_000);
+    utimesSync(join(tree, 'owned'), 1_000_000, 1_000_000);
     for (const v of VARIANTS) {
       const img = join(tmp.path, `${v.name}.img`);
       writeFileSync(img, '');
       exec('truncate', ['-s', '48M', img]);
       exec('mke2fs', ['-q', '-F', ...v.args, '-d', tree, img]);
+      // e2fsck -D rebuilds directories, hashing the big one where dir_index is on (exit 1: "modified").
+      const fsck = spawnSync('e2fsck', ['-fyD', img]);
+      expect([0, 1], `e2fsck -fyD ${v.name}: ${fsck.stderr}`).toContain(fsck.status);
     }
   });
   afterAll(() => tmp.cleanup());
@@ -90,6 +103,46 @@ describe('ext data read through the block map', () => {
         }
         // Inline data (files of a few bytes) is libext2fs's to read; everything else was mapped.
         expect(fs.mappedReads).toBe(Object.keys(files).length - (v.inline ?? 0));
+      });
+    });
+  }
+
+  for (const v of VARIANTS) {
+    it(`${v.name}: every lookup, listing and link answered as libext2fs answers it${v.inline ? '' : ', without calling it'}`, async () => {
+      await withFs(join(tmp.path, `${v.name}.img`), async (fs) => {
+        const lib = (fs as unknown as { fs: { promises: Record<string, (p: string) => Promise<unknown>> } }).fs.promises;
+        const calls = (fs as unknown as { libext2fsCalls: number }).libext2fsCalls;
+        const seen: string[] = [];
+        const walk = async (dir: string): Promise<void> => {
+          const names = await fs.readdir(dir);
+          const theirs = ((await lib.readdir!(dir)) as string[]).filter((n) => n !== '.' && n !== '..').sort();
+          expect(names, dir).toEqual(theirs);
+          for (const name of names) {
+            const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+            seen.push(path);
+            const ours = await fs.lstat(path);
+            const st = (await lib.lstat!(path)) as { mode: number; uid: number; gid: number; size: number; ino: number; nlink: number; mtime: Date };
+            // node-ext2fs's glue returns only i_uid/i_gid's low 16 bits; debugfs (below) has the whole owner.
+            expect({ ...ours, uid: ours.uid & 0xffff, gid: ours.gid & 0xffff }, path).toEqual({ type: ours.type, mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtime.getTime(), ino: st.ino, nlink: st.nlink });
+            if (ours.type === 'symlink') expect(await fs.readlink(path), path).toBe(await lib.readlink!(path));
+            if (ours.type === 'directory') await walk(path);
+          }
+        };
+        await walk('/');
+        expect(seen.length).toBeGreaterThan(400);
+        if (v.name === 'ext4-default') {
+          // The 400-entry directory really is hashed (EXT4_INDEX_FL), so htree blocks were walked.
+          const flags = /Flags:\s+0x([0-9a-f]+)/.exec(exec('debugfs', ['-R', 'stat /many', join(tmp.path, `${v.name}.img`)]).stdout);
+          expect(Number.parseInt(flags?.[1] ?? '0', 16) & 0x1000).toBe(0x1000);
+        }
+        expect(await fs.exists('/many/nope')).toBe(false);
+        expect(await fs.readFile('/slow-link').then((b) => Buffer.from(b).toString())).toBe('leaf\n');
+        const owner = /User:\s+(\d+)\s+Group:\s+(\d+)/.exec(exec('debugfs', ['-R', 'stat /owned', join(tmp.path, `${v.name}.img`)]).stdout);
+        expect(owner?.slice(1, 3)).toEqual(['100000', '200000']);
+        expect(await fs.stat('/owned')).toMatchObject({ uid: 100_000, gid: 200_000 });
+        const ownCalls = (fs as unknown as { libext2fsCalls: number }).libext2fsCalls - calls;
+        if (v.inline) expect(ownCalls).toBeGreaterThan(0);
+        else expect(ownCalls).toBe(0);
       });
     });
   }

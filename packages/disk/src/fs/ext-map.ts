@@ -88,17 +88,29 @@ const UNWRITTEN_FLAG = 32768;
 /** Bound on extent-tree nodes read for one file (a 1 GiB file of single-block extents needs ~770). */
 const MAX_NODES = 1 << 16;
 
-export interface MappedInode {
+/** An inode as xenkit reads it (Documentation/filesystems/ext4/inodes.rst), checksum verified. */
+export interface ExtInode {
+  ino: number;
   mode: number;
+  uid: number;
+  gid: number;
   size: number;
+  /** i_mtime, seconds since the epoch. */
+  mtime: number;
+  links: number;
+  flags: number;
+  /** The per-inode checksum seed (metadata_csum), for its extent and directory blocks. */
+  seed: number | null;
+  /** i_block: the extent tree root, the ext2/3 block map, or a fast symlink's target. */
+  iblock: Uint8Array;
+}
+
+export interface MappedInode extends ExtInode {
   runs: DataRun[];
 }
 
-/**
- * The block map of inode `ino`, or null when this mapper does not handle the inode (the caller uses
- * libext2fs). Throws ExtMapCorrupt for structures that are wrong rather than unsupported.
- */
-export async function mapExtInode(view: BlockSource, geo: ExtGeometry, ino: number): Promise<MappedInode | null> {
+/** Read inode `ino`, or null when this reader does not handle the filesystem (the caller uses libext2fs). */
+export async function readExtInode(view: BlockSource, geo: ExtGeometry, ino: number): Promise<ExtInode | null> {
   if (geo.unsupported) return null;
   if (!Number.isSafeInteger(ino) || ino < 1 || ino > geo.groups * geo.inodesPerGroup) throw new ExtMapCorrupt(`inode number ${ino} is out of range`);
   const group = Math.floor((ino - 1) / geo.inodesPerGroup);
@@ -120,21 +132,43 @@ export async function mapExtInode(view: BlockSource, geo: ExtGeometry, ino: numb
   const generation = u32le(inode, 0x64);
   const seed = geo.csumSeed === null ? null : crc32cUpdate(crc32cUpdate(geo.csumSeed, le32(ino)), le32(generation));
   if (seed !== null) verifyInodeChecksum(inode, geo.inodeSize, seed, ino);
-  const mode = u16le(inode, 0x00);
-  const flags = u32le(inode, 0x20);
   const size = u32le(inode, 0x04) + u32le(inode, 0x6c) * 0x1_0000_0000;
-  if (flags & (FL_INLINE_DATA | FL_ENCRYPT)) return null;
   if (!Number.isSafeInteger(size)) throw new ExtMapCorrupt(`inode ${ino} has size ${size}`);
-  const fileBlocks = Math.ceil(size / geo.blockSize);
-  const iblock = inode.subarray(0x28, 0x28 + 60);
+  return {
+    ino,
+    // 0x02 uid_lo | 0x78 uid_hi, 0x18 gid_lo | 0x7A gid_hi (Linux osd2), 0x10 mtime, 0x1A links_count.
+    mode: u16le(inode, 0x00),
+    uid: u16le(inode, 0x02) + u16le(inode, 0x78) * 0x10000,
+    gid: u16le(inode, 0x18) + u16le(inode, 0x7a) * 0x10000,
+    size,
+    mtime: u32le(inode, 0x10) | 0,
+    links: u16le(inode, 0x1a),
+    flags: u32le(inode, 0x20),
+    seed,
+    iblock: inode.slice(0x28, 0x28 + 60),
+  };
+}
+
+/**
+ * The block map of inode `ino`, or null when this mapper does not handle the inode (the caller uses
+ * libext2fs). Throws ExtMapCorrupt for structures that are wrong rather than unsupported.
+ */
+export async function mapExtInode(view: BlockSource, geo: ExtGeometry, ino: number): Promise<MappedInode | null> {
+  const inode = await readExtInode(view, geo, ino);
+  return inode ? mapInodeData(view, geo, inode) : null;
+}
+
+/** The block map of an inode already read; null for inline data and encrypted files. */
+export async function mapInodeData(view: BlockSource, geo: ExtGeometry, inode: ExtInode): Promise<MappedInode | null> {
+  if (inode.flags & (FL_INLINE_DATA | FL_ENCRYPT)) return null;
+  const fileBlocks = Math.ceil(inode.size / geo.blockSize);
   const runs: DataRun[] = [];
-  if (flags & FL_EXTENTS) {
-    const state = { nodes: 0 };
-    await walkExtents(view, geo, iblock, -1, fileBlocks, runs, seed, ino, state);
+  if (inode.flags & FL_EXTENTS) {
+    await walkExtents(view, geo, inode.iblock, -1, fileBlocks, runs, inode.seed, inode.ino, { nodes: 0 });
   } else {
-    await walkIndirect(view, geo, iblock, fileBlocks, runs);
+    await walkIndirect(view, geo, inode.iblock, fileBlocks, runs);
   }
-  return { mode, size, runs: fillHoles(runs, fileBlocks) };
+  return { ...inode, runs: fillHoles(runs, fileBlocks) };
 }
 
 function le32(n: number): Uint8Array {

@@ -3,7 +3,8 @@ import { silentLogger, type Logger } from '@xenkit/core';
 import type { BlockSource } from '../block/types.js';
 import type { Volume } from '../layout/probe-disk.js';
 import { extGeometryProblem } from '../probe/ext.js';
-import { ExtMapCorrupt, extGeometry, mapExtInode, type DataRun, type ExtGeometry } from './ext-map.js';
+import { DECLINED, ExtDirectReader } from './ext-direct.js';
+import { ExtMapCorrupt, extGeometry, mapExtInode, type DataRun, type ExtGeometry, type MappedInode } from './ext-map.js';
 import { FsError, type FsErrorCode } from './errors.js';
 import type { ResolveOps } from './resolve.js';
 import { checkRange, ResolvingFileSystem } from './resolving.js';
@@ -149,6 +150,7 @@ const LISTING_CACHE_ENTRIES = 1024;
 
 class ExtFileSystem extends ResolvingFileSystem {
   protected readonly ops: ResolveOps;
+  private readonly direct: ExtDirectReader;
   private closed = false;
   /**
    * lstat results by canonical path, misses included. Path resolution lstats every component of
@@ -172,10 +174,13 @@ class ExtFileSystem extends ResolvingFileSystem {
     private readonly logger: Logger,
   ) {
     super();
+    this.direct = new ExtDirectReader(view, geometry, logger, description);
     this.ops = {
       lstatCanonical: async (p) => {
         const known = this.stats.get(p);
         if (known !== undefined) return known;
+        const own = await this.own(p, () => this.direct.stat(p));
+        if (own !== DECLINED) return own;
         const cut = p.lastIndexOf('/');
         const parent = cut <= 0 ? '/' : p.slice(0, cut);
         const listing = p === '/' ? undefined : this.listings.get(parent);
@@ -201,7 +206,8 @@ class ExtFileSystem extends ResolvingFileSystem {
       readlinkCanonical: async (p) => {
         const known = this.links.get(p);
         if (known !== undefined) return known;
-        const target = await this.call(p, () => this.fs.promises.readlink(p));
+        const own = await this.own(p, () => this.direct.readlink(p));
+        const target = own !== DECLINED ? own : await this.call(p, () => this.fs.promises.readlink(p));
         if (this.links.size >= STAT_CACHE_ENTRIES) this.links.clear();
         this.links.set(p, target);
         return target;
@@ -217,7 +223,21 @@ class ExtFileSystem extends ResolvingFileSystem {
     return new FsError(code, `${this.description}: cannot read ${path}: ${(e as Error).message}`, { path, fs: this.description, errno });
   }
 
+  /** xenkit's own reading of a path; its I/O failures are reported as libext2fs's would be. */
+  private async own<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new FsError('E_FS_CORRUPT', `${this.description}: filesystem is closed`, { path, fs: this.description });
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.wrap(e, path);
+    }
+  }
+
+  /** Calls made into libext2fs after mounting (lookups and reads xenkit's own reader declined). */
+  libext2fsCalls = 0;
+
   private async call<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    this.libext2fsCalls++;
     if (this.closed) throw new FsError('E_FS_CORRUPT', `${this.description}: filesystem is closed`, { path, fs: this.description });
     if (abortedModules.has(this.module)) {
       throw new FsError('E_FS_CORRUPT', `${this.description}: the ext reader (libext2fs) aborted; reopen the filesystem`, { path, fs: this.description });
@@ -233,7 +253,8 @@ class ExtFileSystem extends ResolvingFileSystem {
   protected async readdirCanonical(canonical: string): Promise<string[]> {
     const known = this.listings.get(canonical);
     if (known) return [...known];
-    const names = await this.call(canonical, () => this.fs.promises.readdir(canonical));
+    const own = await this.own(canonical, () => this.direct.readdir(canonical));
+    const names = own !== DECLINED ? own : await this.call(canonical, () => this.fs.promises.readdir(canonical));
     if (this.listings.size >= LISTING_CACHE_ENTRIES) this.listings.clear();
     this.listings.set(canonical, new Set(names));
     return names;
@@ -261,7 +282,8 @@ class ExtFileSystem extends ResolvingFileSystem {
     const st = await this.ops.lstatCanonical(canonical);
     if (!st || st.type !== 'file' || st.size !== size) return null;
     try {
-      const map = await mapExtInode(this.view, this.geometry, st.ino);
+      const own = await this.direct.file(canonical);
+      const map: MappedInode | null = own !== DECLINED ? own : await mapExtInode(this.view, this.geometry, st.ino);
       if (!map) return null;
       if (map.mode !== st.mode || map.size !== st.size) {
         this.logger.debug({ fs: this.description, path: canonical }, 'ext block map disagrees with libext2fs; reading through libext2fs');

@@ -1,0 +1,77 @@
+import type { BlockSource } from '../block/types.js';
+import { u16le, u32le } from '../layout/bytes.js';
+import { crc32cUpdate } from './crc32c.js';
+import { ExtMapCorrupt, mapInodeData, type ExtGeometry, type ExtInode } from './ext-map.js';
+
+/**
+ * An ext2/3/4 directory's entries read from its blocks, so that a path lookup costs a few cached block
+ * reads instead of libext2fs's open/fstat/close (a dozen calls through the WASM glue, each block read a
+ * stack unwind). Hashed (htree) directories need nothing special: their index blocks look like one empty
+ * entry, so a linear walk of every block finds every name, as e2fsck's does. Inline-data, encrypted and
+ * case-folded directories are declined (null) and stay libext2fs's.
+ *
+ * Entry (ext4_dir_entry_2): 0 inode u32 | 4 rec_len u16 | 6 name_len u8 | 7 file_type u8 | 8 name.
+ * With metadata_csum a leaf block ends in a 12-byte tail: inode 0, rec_len 12, name_len 0, file_type
+ * 0xDE, then crc32c(inode seed, block up to the tail) at byte 8.
+ */
+const FL_INDEX = 0x1000;
+const FL_ENCRYPT = 0x800;
+const FL_INLINE_DATA = 0x10000000;
+const FL_CASEFOLD = 0x40000000;
+const TAIL = 12;
+const TAIL_FILE_TYPE = 0xde;
+/** Directories larger than this are left to libext2fs (a million entries is ~40 MiB). */
+const MAX_DIR_BYTES = 64 << 20;
+
+const decoder = new TextDecoder('utf-8');
+
+/** name → inode number, in on-disk order, "." and ".." included; null when declined. */
+export async function readExtDirectory(view: BlockSource, geo: ExtGeometry, dir: ExtInode): Promise<Map<string, number> | null> {
+  if ((dir.mode & 0o170000) !== 0o040000) throw new ExtMapCorrupt(`inode ${dir.ino} is not a directory`);
+  if (dir.flags & (FL_INLINE_DATA | FL_ENCRYPT | FL_CASEFOLD) || dir.size > MAX_DIR_BYTES) return null;
+  const map = await mapInodeData(view, geo, dir);
+  if (!map) return null;
+  const bs = geo.blockSize;
+  const entries = new Map<string, number>();
+  for (const run of map.runs) {
+    if (run.physical === null) continue; // a hole in a directory holds no entries
+    const bytes = await view.read(run.physical * bs, run.count * bs);
+    for (let b = 0; b < run.count; b++) {
+      parseBlock(bytes.subarray(b * bs, (b + 1) * bs), run.logical + b, dir, geo, entries);
+    }
+  }
+  return entries;
+}
+
+function parseBlock(block: Uint8Array, logical: number, dir: ExtInode, geo: ExtGeometry, entries: Map<string, number>): void {
+  const bs = block.length;
+  let end = bs;
+  const hasTail = u32le(block, bs - TAIL) === 0 && u16le(block, bs - TAIL + 4) === TAIL && block[bs - TAIL + 6] === 0 && block[bs - TAIL + 7] === TAIL_FILE_TYPE;
+  if (hasTail) {
+    end = bs - TAIL;
+    if (dir.seed !== null && crc32cUpdate(dir.seed, block, 0, end) !== u32le(block, bs - TAIL + 8)) {
+      throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical} fails its checksum`);
+    }
+  } else if (dir.seed !== null && !(dir.flags & FL_INDEX)) {
+    // With metadata_csum every block of a linear directory carries the tail.
+    throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical} has no checksum tail`);
+  }
+  let at = 0;
+  while (at < end) {
+    if (at + 8 > end) throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical}: entry header past the block end`);
+    const ino = u32le(block, at);
+    let recLen = u16le(block, at + 4);
+    // 64 KiB blocks store a whole-block record as 0 or 65535 (ext4_rec_len_from_disk).
+    if (bs === 65536 && (recLen === 0 || recLen === 65535)) recLen = 65536;
+    const nameLen = block[at + 6] as number;
+    if (recLen < 8 || recLen % 4 !== 0 || at + recLen > end || 8 + nameLen > recLen) {
+      throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical}: bad entry at ${at} (rec_len ${recLen}, name_len ${nameLen})`);
+    }
+    if (ino !== 0 && nameLen > 0) {
+      if (ino > geo.groups * geo.inodesPerGroup) throw new ExtMapCorrupt(`directory inode ${dir.ino}: entry names inode ${ino}, past the last inode`);
+      const name = decoder.decode(block.subarray(at + 8, at + 8 + nameLen));
+      if (!entries.has(name)) entries.set(name, ino);
+    }
+    at += recLen;
+  }
+}
