@@ -1,4 +1,6 @@
 import { KernelError } from '../errors.js';
+import { lz4BlockSizeJs, lz4Corrupt, lz4ResumeJs } from './lz4-js.js';
+import { lz4Wasm, Lz4Status, WASM_SLACK, type Lz4Wasm } from './lz4-wasm.js';
 
 /**
  * LZ4 "legacy frame", the format `lz4 -l` writes and Linux's bzImage uses (lib/decompress_unlz4.c):
@@ -20,93 +22,96 @@ export function* lz4Legacy(input: Uint8Array, label: string): Generator<Uint8Arr
   }
 }
 
-/**
- * A 4-bit length field of 15 continues in the following bytes, each added, until one is not 255.
- * Reads from `cur.ip` and advances it.
- */
-function extend(src: Uint8Array, cur: { ip: number }, end: number, length: number, fail: (what: string) => never): number {
-  if (length !== 15) return length;
-  let b: number;
-  do {
-    if (cur.ip >= end) fail('length runs past the block');
-    b = src[cur.ip++] as number;
-    length += b;
-  } while (b === 255);
-  return length;
-}
-
 /** Decode one LZ4 block into `out`; returns the byte count. Every read and write is bounds-checked. */
 export function lz4Block(src: Uint8Array, start: number, end: number, out: Uint8Array, label: string): number {
   return lz4Resume(src, start, end, out, label, { ip: start, op: 0 }, Infinity);
 }
 
+const WHAT: Record<number, string> = {
+  [Lz4Status.LengthPastEnd]: 'length runs past the block',
+  [Lz4Status.LiteralsPastEnd]: 'literals run past the block',
+  [Lz4Status.OutputLimit]: 'output exceeds the 8 MiB block limit',
+  [Lz4Status.OffsetPastEnd]: 'match offset runs past the block',
+};
+
+/** Where the last decode stopped, so its continuation copies nothing into the module's memory again. */
+let resumable: { src: Uint8Array; end: number; out: Uint8Array; ip: number; op: number; base: number } | null = null;
+
+function isIndex(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+function checkRange(src: Uint8Array, start: number, end: number, ip: number): void {
+  if (!isIndex(start) || !isIndex(end) || !isIndex(ip) || start > ip || ip > end || end > src.length) {
+    throw new RangeError(`LZ4 block range ${start}..${end} (at ${ip}) lies outside the ${src.length}-byte input`);
+  }
+}
+
+/** The module's memory as bytes, grown to at least `size` bytes first. */
+function memoryOf(w: Lz4Wasm, size: number): Uint8Array {
+  const have = w.memory.buffer.byteLength;
+  if (size > have) w.memory.grow(Math.ceil((size - have) / 65536));
+  return new Uint8Array(w.memory.buffer);
+}
+
 /**
  * Decode sequences from `at` until the block ends or at least `stopAt` bytes exist; `at` is updated so a
  * later call resumes where this one stopped (sequences are never split). Returns the bytes written so far.
+ * Between calls that resume one another, `src` and `out` must not change (the resumed sequences refer back
+ * to up to 64 KiB of earlier output).
  */
 export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint8Array, label: string, at: { ip: number; op: number }, stopAt: number): number {
-  let ip = at.ip;
-  let op = at.op;
-  const fail = (what: string): never => {
-    throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: ip });
-  };
-  const cur = { ip };
-  while (ip < end && op < stopAt) {
-    const token = src[ip++] as number;
-    cur.ip = ip;
-    const lit = extend(src, cur, end, token >>> 4, fail);
-    ip = cur.ip;
-    if (ip + lit > end) fail('literals run past the block');
-    if (op + lit > out.length) fail('output exceeds the 8 MiB block limit');
-    // Short runs dominate; a byte loop beats creating a subarray for each of them.
-    if (lit < 32) for (const stop = ip + lit; ip < stop; ) out[op++] = src[ip++] as number;
-    else {
-      out.set(src.subarray(ip, ip + lit), op);
-      ip += lit;
-      op += lit;
-    }
-    if (ip === end) break; // the last sequence has literals only
-    if (ip + 2 > end) fail('match offset runs past the block');
-    const offset = (src[ip] as number) | ((src[ip + 1] as number) << 8);
-    ip += 2;
-    if (offset === 0 || offset > op) fail(`match offset ${offset} points before the block`);
-    cur.ip = ip;
-    const len = extend(src, cur, end, token & 15, fail) + 4;
-    ip = cur.ip;
-    if (op + len > out.length) fail('output exceeds the 8 MiB block limit');
-    let from = op - offset;
-    if (offset >= len && len >= 32) {
-      out.copyWithin(op, from, from + len);
-      op += len;
-    } else {
-      // Overlapping match: a run that repeats the last `offset` bytes, so copy forward byte by byte.
-      for (const stop = op + len; op < stop; ) out[op++] = out[from++] as number;
-    }
+  const w = lz4Wasm();
+  if (w === null) return lz4ResumeJs(src, start, end, out, label, at, stopAt);
+  const { ip, op } = at;
+  checkRange(src, start, end, ip);
+  if (!isIndex(op) || op > out.length) throw new RangeError(`LZ4 output position ${op} lies outside the ${out.length}-byte buffer`);
+  const stop = stopAt >= 0x7fffffff ? 0x7fffffff : stopAt > 0 ? Math.ceil(stopAt) : 0;
+  if (ip === end || op >= stop) return op;
+  const limit = out.length;
+  let mem: Uint8Array;
+  let base: number; // module address of src[0]
+  const r = resumable;
+  if (r !== null && r.src === src && r.out === out && r.end === end && r.ip === ip && r.op === op) {
+    base = r.base;
+    mem = new Uint8Array(w.memory.buffer);
+  } else {
+    // The output lies at its own offsets, the input right behind the output and its slack.
+    const inAt = (limit + WASM_SLACK + 7) & ~7;
+    base = inAt - ip;
+    mem = memoryOf(w, inAt + (end - ip) + WASM_SLACK);
+    const window = Math.max(0, op - 65535);
+    mem.set(out.subarray(window, op), window);
+    mem.set(src.subarray(ip, end), inAt);
   }
-  at.ip = ip;
-  at.op = op;
-  return op;
+  resumable = null;
+  const status = w.decode(ip + base, end + base, op, limit, stop);
+  const nip = w.ip() - base;
+  if (status !== Lz4Status.Ok) {
+    const what = status === Lz4Status.BadOffset
+      ? `match offset ${(mem[nip + base - 2] as number) | ((mem[nip + base - 1] as number) << 8)} points before the block`
+      : (WHAT[status] ?? `decoder status ${status}`);
+    lz4Corrupt(label, start, nip, what);
+  }
+  const nop = w.op();
+  out.set(mem.subarray(op, nop), op);
+  at.ip = nip;
+  at.op = nop;
+  resumable = { src, end, out, ip: nip, op: nop, base };
+  return nop;
 }
 
 /** A block's decompressed size from its sequence headers alone: no bytes are copied. */
 export function lz4BlockSize(src: Uint8Array, start: number, end: number, label: string): number {
-  const cur = { ip: start };
-  let size = 0;
-  const fail = (what: string): never => {
-    throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: cur.ip });
-  };
-  while (cur.ip < end) {
-    const token = src[cur.ip++] as number;
-    const lit = extend(src, cur, end, token >>> 4, fail);
-    cur.ip += lit;
-    size += lit;
-    if (cur.ip > end) fail('literals run past the block');
-    if (cur.ip === end) break;
-    cur.ip += 2;
-    size += extend(src, cur, end, token & 15, fail) + 4;
-    if (size > BLOCK_MAX) fail('output exceeds the 8 MiB block limit');
-  }
-  return size;
+  const w = lz4Wasm();
+  if (w === null) return lz4BlockSizeJs(src, start, end, label);
+  checkRange(src, start, end, start);
+  resumable = null;
+  const mem = memoryOf(w, end - start + WASM_SLACK);
+  mem.set(src.subarray(start, end), 0);
+  const status = w.size(0, end - start, BLOCK_MAX);
+  if (status !== Lz4Status.Ok) lz4Corrupt(label, start, w.ip() + start, WHAT[status] ?? `decoder status ${status}`);
+  return w.op();
 }
 
 /** The legacy frame's blocks: [start, end) of each compressed block, without decoding any. */
@@ -136,3 +141,4 @@ export function lz4LegacyBlocks(input: Uint8Array, label: string): Array<{ start
 }
 
 export const LZ4_BLOCK_MAX = BLOCK_MAX;
+
