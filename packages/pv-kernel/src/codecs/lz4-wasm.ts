@@ -1,202 +1,36 @@
 /**
- * The LZ4 block decoder as a WebAssembly module, assembled here from named opcodes at first use.
+ * The LZ4 block decoder as a WebAssembly module (its source, in named opcodes, is lz4-wasm-asm.ts).
  *
  * Why: `xenkit check` decodes one kernel per process, so the JavaScript decoder spends most of its time in
  * the interpreter, waiting for an optimising compile and recompiling when a rare branch is first taken.
- * WebAssembly is compiled ahead of the first call (V8's baseline compiler takes well under a millisecond for
- * this module) and runs at near-native speed from its first byte, with no type feedback to gather or lose.
- *
- * Memory layout (one linear memory, reused across calls):
- *   [0, outLength + SLACK)             the output block, at the same offsets as in the caller's `out`
- *   [inBase, inBase + input + SLACK)   the compressed bytes still to decode
- * Copies run 8 or 16 bytes at a time and may spill up to SLACK - 1 bytes past a region's logical end, which
- * is why each region has slack behind it; the logical bounds (input end, output length) are checked exactly,
- * as in the JavaScript decoder, and an error is returned as a status code for the caller to turn into a
- * KernelError. The engine's own bounds checks on linear memory are a second fence, never the first.
+ * WebAssembly is compiled before the first call (V8's baseline compiler takes a fraction of a millisecond
+ * for this module) and runs at near-native speed from its first byte, with no type feedback to gather.
+ * The bytes are embedded rather than assembled at load time: assembling costs more than compiling.
  */
 
 /** Status codes the module returns (0 = stopped normally). */
 export const Lz4Status = { Ok: 0, LengthPastEnd: 1, LiteralsPastEnd: 2, OutputLimit: 3, OffsetPastEnd: 4, BadOffset: 5 } as const;
 export type Lz4Status = (typeof Lz4Status)[keyof typeof Lz4Status];
 
+/** Bytes behind each memory region that the module's 8- and 16-byte copies may spill into. */
 export const WASM_SLACK = 64;
 
-// ---- a minimal WebAssembly assembler ----
-type Code = Array<number | Code>;
-const flat = (code: Code): number[] => {
-  const out: number[] = [];
-  const walk = (c: Code): void => {
-    for (const x of c) typeof x === 'number' ? out.push(x) : walk(x);
-  };
-  walk(code);
-  return out;
-};
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f;
-const VOID = 0x40;
-const block = (...body: Code): Code => [0x02, VOID, ...body, 0x0b];
-const loop = (...body: Code): Code => [0x03, VOID, ...body, 0x0b];
-const if_ = (...body: Code): Code => [0x04, VOID, ...body, 0x0b];
-const ifElse = (then: Code, otherwise: Code): Code => [0x04, VOID, ...then, 0x05, ...otherwise, 0x0b];
-const br = (depth: number): Code => [0x0c, depth];
-const brIf = (depth: number): Code => [0x0d, depth];
-const get = (local: number): Code => [0x20, local];
-const set = (local: number): Code => [0x21, local];
-const tee = (local: number): Code => [0x22, local];
-const gset = (global: number): Code => [0x24, global];
-const i32 = (n: number): Code => [0x41, ...sleb(n)];
-const RETURN = 0x0f;
-const EQZ = 0x45, EQ = 0x46, LT_U = 0x49, GT_U = 0x4b, LE_U = 0x4d, GE_U = 0x4f;
-const ADD = 0x6a, SUB = 0x6b, AND = 0x71, OR = 0x72, SHR_U = 0x76;
-const load8 = (offset = 0): Code => [0x2d, 0, ...uleb(offset)];
-const load16 = (offset = 0): Code => [0x2f, 0, ...uleb(offset)];
-const load64 = (offset = 0): Code => [0x29, 0, ...uleb(offset)];
-const store8 = (offset = 0): Code => [0x3a, 0, ...uleb(offset)];
-const store64 = (offset = 0): Code => [0x37, 0, ...uleb(offset)];
-const MEMORY_COPY: Code = [0xfc, 0x0a, 0x00, 0x00];
-const inc = (local: number, n: number): Code => [get(local), i32(n), ADD, set(local)];
-
-// ---- decode(ip, end, op, limit, stopAt) -> status; globals 0/1 receive ip/op ----
-// Locals: 0 ip, 1 end, 2 op, 3 limit (output length), 4 stopAt, 5 token, 6 lit, 7 b, 8 offset, 9 from, 10 mend.
-const [IP, END, OP, LIMIT, STOP, TOKEN, LIT, B, OFFSET, FROM, MEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-const fail = (status: Lz4Status): Code => if_(get(IP), gset(0), get(OP), gset(1), i32(status), RETURN);
-/** Add 255-continued length bytes to local `into`; stop early once it passes `cap` (keeps sums in range). */
-const extend = (into: number, cap: number): Code =>
-  loop(
-    get(IP), get(END), GE_U, fail(Lz4Status.LengthPastEnd),
-    get(IP), load8(), tee(B), get(into), ADD, set(into),
-    inc(IP, 1),
-    get(into), get(cap), GT_U, fail(Lz4Status.OutputLimit),
-    get(B), i32(255), EQ, brIf(0),
-  );
-
-const decodeBody: Code = [
-  block(
-    loop(
-      get(IP), get(END), GE_U, brIf(1),
-      get(OP), get(STOP), GE_U, brIf(1),
-      get(IP), load8(), set(TOKEN),
-      inc(IP, 1),
-      get(TOKEN), i32(4), SHR_U, tee(LIT), i32(15), EQ, if_(extend(LIT, LIMIT)),
-      get(IP), get(LIT), ADD, get(END), GT_U, fail(Lz4Status.LiteralsPastEnd),
-      get(OP), get(LIT), ADD, get(LIMIT), GT_U, fail(Lz4Status.OutputLimit),
-      get(LIT), i32(16), LE_U,
-      ifElse(
-        [get(OP), get(IP), load64(), store64(), get(OP), get(IP), load64(8), store64(8)],
-        [get(OP), get(IP), get(LIT), MEMORY_COPY],
-      ),
-      get(IP), get(LIT), ADD, set(IP),
-      get(OP), get(LIT), ADD, set(OP),
-      get(IP), get(END), EQ, brIf(1), // the last sequence has literals only
-      get(END), get(IP), SUB, i32(2), LT_U, fail(Lz4Status.OffsetPastEnd),
-      get(IP), load16(), set(OFFSET),
-      inc(IP, 2),
-      get(OFFSET), EQZ, get(OFFSET), get(OP), GT_U, OR, fail(Lz4Status.BadOffset),
-      get(OP), get(TOKEN), i32(15), AND, ADD, i32(4), ADD, set(MEND),
-      get(TOKEN), i32(15), AND, i32(15), EQ, if_(extend(MEND, LIMIT)),
-      get(MEND), get(LIMIT), GT_U, fail(Lz4Status.OutputLimit),
-      get(OP), get(OFFSET), SUB, set(FROM),
-      get(OFFSET), i32(16), GE_U,
-      ifElse(
-        // Every 16-byte read lies below the write position, so overlapping matches repeat correctly.
-        [loop(
-          get(OP), get(FROM), load64(), store64(), get(OP), get(FROM), load64(8), store64(8),
-          inc(OP, 16), inc(FROM, 16),
-          get(OP), get(MEND), LT_U, brIf(0),
-        )],
-        [
-          get(OFFSET), i32(8), LT_U,
-          if_(
-            // A period under 8: lay down 8 bytes one at a time, then copy from a whole number of periods
-            // (at least 8) back, which 8-byte moves can read without overtaking the writes.
-            get(OP), i32(8), ADD, set(B),
-            loop(get(OP), get(FROM), load8(), store8(), inc(OP, 1), inc(FROM, 1), get(OP), get(B), LT_U, brIf(0)),
-            get(OFFSET), set(B),
-            block(loop(get(B), i32(8), GE_U, brIf(1), get(B), get(OFFSET), ADD, set(B), br(0))),
-            get(OP), get(B), SUB, set(FROM),
-          ),
-          loop(get(OP), get(FROM), load64(), store64(), inc(OP, 8), inc(FROM, 8), get(OP), get(MEND), LT_U, brIf(0)),
-        ],
-      ),
-      get(MEND), set(OP),
-      br(0),
-    ),
-  ),
-  get(IP), gset(0), get(OP), gset(1), i32(Lz4Status.Ok),
-];
-
-// ---- size(ip, end, limit) -> status; global 1 receives the decompressed size, global 0 the position ----
-// Locals: 0 ip, 1 end, 2 limit, 3 token, 4 lit, 5 b, 6 size; `fail` reports IP/OP, so OP aliases size here.
-const [S_TOKEN, S_LIT, S_SIZE] = [3, 4, 6];
-const sizeFail = (status: Lz4Status): Code => if_(get(IP), gset(0), get(S_SIZE), gset(1), i32(status), RETURN);
-const sizeExtend = (into: number): Code =>
-  loop(
-    get(IP), get(END), GE_U, sizeFail(Lz4Status.LengthPastEnd),
-    get(IP), load8(), tee(5), get(into), ADD, set(into),
-    inc(IP, 1),
-    get(into), get(2), GT_U, sizeFail(Lz4Status.OutputLimit),
-    get(5), i32(255), EQ, brIf(0),
-  );
-const sizeBody: Code = [
-  block(
-    loop(
-      get(IP), get(END), GE_U, brIf(1),
-      get(IP), load8(), set(S_TOKEN),
-      inc(IP, 1),
-      get(S_TOKEN), i32(4), SHR_U, tee(S_LIT), i32(15), EQ, if_(sizeExtend(S_LIT)),
-      get(IP), get(S_LIT), ADD, set(IP),
-      get(S_SIZE), get(S_LIT), ADD, set(S_SIZE),
-      get(IP), get(END), GT_U, sizeFail(Lz4Status.LiteralsPastEnd),
-      get(IP), get(END), EQ, brIf(1),
-      inc(IP, 2),
-      get(IP), get(END), GT_U, sizeFail(Lz4Status.OffsetPastEnd),
-      get(S_TOKEN), i32(15), AND, i32(4), ADD, set(S_LIT),
-      get(S_LIT), i32(19), EQ, if_(sizeExtend(S_LIT)),
-      get(S_SIZE), get(S_LIT), ADD, tee(S_SIZE), get(2), GT_U, sizeFail(Lz4Status.OutputLimit),
-      br(0),
-    ),
-  ),
-  get(IP), gset(0), get(S_SIZE), gset(1), i32(Lz4Status.Ok),
-];
-
-function moduleBytes(): Uint8Array {
-  const body = (locals: number, code: Code): number[] => {
-    const b = [...vec([[...uleb(locals), I32]]), ...flat(code), 0x0b];
-    return [...uleb(b.length), ...b];
-  };
-  const mutableI32 = [I32, 0x01, ...i32(0), 0x0b] as number[];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])]])),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([[0], [1]])),
-    ...section(6, vec([mutableI32, mutableI32])),
-    ...section(7, vec([[...name('decode'), 0x00, 0], [...name('size'), 0x00, 1], [...name('ip'), 0x03, 0], [...name('op'), 0x03, 1]])),
-    ...section(10, vec([body(6, decodeBody), body(4, sizeBody)])),
-  ]);
-}
+export const LZ4_WASM_BASE64 = [
+  'AGFzbQEAAAABEQJgBX9/f39/AX9gA39/fwF/Ag8BA2VudgZtZW1vcnkCAAEDAwIAAQYLAn8BQQALfwFBAAsHGwQGZGVjb2RlAAAE',
+  'c2l6ZQABAmlwAwACb3ADAQr6BgLJBAEGfwJAA0AgACABTw0BIAIgBE8NASAALQAAIQUgAEEBaiEAIAVBBHYiBkEPRgRAA0AgACAB',
+  'TwRAIAAkACACJAFBAQ8LIAAtAAAiByAGaiEGIABBAWohACAGIANLBEAgACQAIAIkAUEDDwsgB0H/AUYNAAsLIAAgBmogAUsEQCAA',
+  'JAAgAiQBQQIPCyACIAZqIANLBEAgACQAIAIkAUEDDwsgBkEQTQRAIAIgACkAADcAACACIAApAAg3AAgFIAIgACAG/AoAAAsgACAG',
+  'aiEAIAIgBmohAiAAIAFGDQEgASAAa0ECSQRAIAAkACACJAFBBA8LIAAvAAAhCCAAQQJqIQAgCEUgCCACS3IEQCAAJAAgAiQBQQUP',
+  'CyACIAVBD3FqQQRqIQogBUEPcUEPRgRAA0AgACABTwRAIAAkACACJAFBAQ8LIAAtAAAiByAKaiEKIABBAWohACAKIANLBEAgACQA',
+  'IAIkAUEDDwsgB0H/AUYNAAsLIAogA0sEQCAAJAAgAiQBQQMPCyACIAhrIQkgCEEQTwRAA0AgAiAJKQAANwAAIAIgCSkACDcACCAC',
+  'QRBqIQIgCUEQaiEJIAIgCkkNAAsFIAhBCEkEQCACQQhqIQcDQCACIAktAAA6AAAgAkEBaiECIAlBAWohCSACIAdJDQALIAghBwJA',
+  'A0AgB0EITw0BIAcgCGohBwwACwsgAiAHayEJCwNAIAIgCSkAADcAACACQQhqIQIgCUEIaiEJIAIgCkkNAAsLIAohAgwACwsgACQA',
+  'IAIkAUEAC6wCAQR/AkADQCAAIAFPDQEgAC0AACEDIABBAWohACADQQR2IgRBD0YEQANAIAAgAU8EQCAAJAAgBiQBQQEPCyAALQAA',
+  'IgUgBGohBCAAQQFqIQAgBCACSwRAIAAkACAGJAFBAw8LIAVB/wFGDQALCyAAIARqIQAgBiAEaiEGIAAgAUsEQCAAJAAgBiQBQQIP',
+  'CyAAIAFGDQEgAEECaiEAIAAgAUsEQCAAJAAgBiQBQQQPCyADQQ9xQQRqIQQgBEETRgRAA0AgACABTwRAIAAkACAGJAFBAQ8LIAAt',
+  'AAAiBSAEaiEEIABBAWohACAEIAJLBEAgACQAIAYkAUEDDwsgBUH/AUYNAAsLIAYgBGoiBiACSwRAIAAkACAGJAFBAw8LDAALCyAA',
+  'JAAgBiQBQQAL',
+].join('');
 
 // The lib settings here carry no WebAssembly typings; these are the few members used.
 interface WasmMemory {
@@ -228,7 +62,7 @@ export function lz4Wasm(): Lz4Wasm | null {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) return (instance = null);
   const memory = new api.Memory({ initial: 1 });
-  const exports = new api.Instance(new api.Module(moduleBytes()), { env: { memory } }).exports as {
+  const exports = new api.Instance(new api.Module(Buffer.from(LZ4_WASM_BASE64, 'base64')), { env: { memory } }).exports as {
     decode: Lz4Wasm['decode']; size: Lz4Wasm['size']; ip: { value: number }; op: { value: number };
   };
   instance = {
