@@ -75,9 +75,14 @@ const store64 = (offset = 0): Code => [0x37, 0, ...uleb(offset)];
 const MEMORY_COPY: Code = [0xfc, 0x0a, 0x00, 0x00];
 const inc = (local: number, n: number): Code => [get(local), i32(n), ADD, set(local)];
 
-// ---- decode(ip, end, op, limit, stopAt) -> status; globals 0/1 receive ip/op ----
-// Locals: 0 ip, 1 end, 2 op, 3 limit (output length), 4 stopAt, 5 token, 6 lit, 7 b, 8 offset, 9 from, 10 mend.
-const [IP, END, OP, LIMIT, STOP, TOKEN, LIT, B, OFFSET, FROM, MEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+// ---- decode(ip, end, op, limit, stopAt, room, hist) -> status; globals 0/1 receive ip/op ----
+// All positions are memory addresses. `limit` is where the caller's output buffer ends, `room` where the
+// output window in memory ends (a sequence that would pass it is left whole for the caller to make room),
+// and `op + hist` is the output position within the block, which no match may reach back past.
+// Locals: 0 ip, 1 end, 2 op, 3 limit, 4 stopAt, 5 room, 6 hist, 7 token, 8 lit, 9 b, 10 offset, 11 from,
+// 12 mend (where the match ends), 13/14 ip/op at the start of the sequence.
+const [IP, END, OP, LIMIT, STOP, ROOM, HIST, TOKEN, LIT, B, OFFSET, FROM, MEND, SIP, SOP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+const needRoom: Code = if_(get(SIP), gset(0), get(SOP), gset(1), i32(Lz4Status.NeedRoom), RETURN);
 const fail = (status: Lz4Status): Code => if_(get(IP), gset(0), get(OP), gset(1), i32(status), RETURN);
 /** Add 255-continued length bytes to local `into`; stop early once it passes `cap` (keeps sums in range). */
 const extend = (into: number, cap: number): Code =>
@@ -94,11 +99,13 @@ const decodeBody: Code = [
     loop(
       get(IP), get(END), GE_U, brIf(1),
       get(OP), get(STOP), GE_U, brIf(1),
+      get(IP), set(SIP), get(OP), set(SOP),
       get(IP), load8(), set(TOKEN),
       inc(IP, 1),
       get(TOKEN), i32(4), SHR_U, tee(LIT), i32(15), EQ, if_(extend(LIT, LIMIT)),
       get(IP), get(LIT), ADD, get(END), GT_U, fail(Lz4Status.LiteralsPastEnd),
       get(OP), get(LIT), ADD, get(LIMIT), GT_U, fail(Lz4Status.OutputLimit),
+      get(OP), get(LIT), ADD, get(ROOM), GT_U, needRoom,
       get(LIT), i32(16), LE_U,
       ifElse(
         [get(OP), get(IP), load64(), store64(), get(OP), get(IP), load64(8), store64(8)],
@@ -110,10 +117,11 @@ const decodeBody: Code = [
       get(END), get(IP), SUB, i32(2), LT_U, fail(Lz4Status.OffsetPastEnd),
       get(IP), load16(), set(OFFSET),
       inc(IP, 2),
-      get(OFFSET), EQZ, get(OFFSET), get(OP), GT_U, OR, fail(Lz4Status.BadOffset),
+      get(OFFSET), EQZ, get(OFFSET), get(OP), get(HIST), ADD, GT_U, OR, fail(Lz4Status.BadOffset),
       get(OP), get(TOKEN), i32(15), AND, ADD, i32(4), ADD, set(MEND),
       get(TOKEN), i32(15), AND, i32(15), EQ, if_(extend(MEND, LIMIT)),
       get(MEND), get(LIMIT), GT_U, fail(Lz4Status.OutputLimit),
+      get(MEND), get(ROOM), GT_U, needRoom,
       get(OP), get(OFFSET), SUB, set(FROM),
       get(OFFSET), i32(16), GE_U,
       ifElse(
@@ -145,7 +153,7 @@ const decodeBody: Code = [
 ];
 
 // ---- size(ip, end, limit) -> status; global 1 receives the decompressed size, global 0 the position ----
-// Locals: 0 ip, 1 end, 2 limit, 3 token, 4 lit, 5 b, 6 size; `fail` reports IP/OP, so OP aliases size here.
+// Locals: 0 ip, 1 end, 2 limit, 3 token, 4 lit, 5 b, 6 size.
 const [S_TOKEN, S_LIT, S_SIZE] = [3, 4, 6];
 const sizeFail = (status: Lz4Status): Code => if_(get(IP), gset(0), get(S_SIZE), gset(1), i32(status), RETURN);
 const sizeExtend = (into: number): Code =>
@@ -186,12 +194,12 @@ export function moduleBytes(): Uint8Array {
   const mutableI32 = [I32, 0x01, ...i32(0), 0x0b] as number[];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])]])),
+    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])]])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
     ...section(3, vec([[0], [1]])),
     ...section(6, vec([mutableI32, mutableI32])),
     ...section(7, vec([[...name('decode'), 0x00, 0], [...name('size'), 0x00, 1], [...name('ip'), 0x03, 0], [...name('op'), 0x03, 1]])),
-    ...section(10, vec([body(6, decodeBody), body(4, sizeBody)])),
+    ...section(10, vec([body(8, decodeBody), body(4, sizeBody)])),
   ]);
 }
 

@@ -34,8 +34,29 @@ const WHAT: Record<number, string> = {
   [Lz4Status.OffsetPastEnd]: 'match offset runs past the block',
 };
 
-/** Where the last decode stopped, so its continuation copies nothing into the module's memory again. */
-let resumable: { src: Uint8Array; end: number; out: Uint8Array; ip: number; op: number; base: number } | null = null;
+/**
+ * The module's memory holds the compressed bytes still to decode at address 0, then a window of output:
+ * the block's output from position `from` on, up to `capacity` bytes, which is copied out to the caller's
+ * buffer and slid down (keeping the 64 KiB a match may refer back to) whenever a sequence needs room. A
+ * small window stays in cache, and spares faulting in a second 8 MiB beside the caller's buffer.
+ */
+interface Session {
+  src: Uint8Array;
+  end: number;
+  out: Uint8Array;
+  /** Where the last call stopped, so a call that continues it copies nothing in again. */
+  ip: number;
+  op: number;
+  /** Address of src[0] (input addresses are src offsets plus this). */
+  base: number;
+  /** Address of the window and the block position its first byte holds. */
+  window: number;
+  from: number;
+  capacity: number;
+}
+let session: Session | null = null;
+const HISTORY = 65535;
+const WINDOW = 1 << 20;
 
 function isIndex(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
@@ -63,42 +84,55 @@ function memoryOf(w: Lz4Wasm, size: number): Uint8Array {
 export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint8Array, label: string, at: { ip: number; op: number }, stopAt: number): number {
   const w = lz4Wasm();
   if (w === null) return lz4ResumeJs(src, start, end, out, label, at, stopAt);
-  const { ip, op } = at;
+  let { ip, op } = at;
   checkRange(src, start, end, ip);
   if (!isIndex(op) || op > out.length) throw new RangeError(`LZ4 output position ${op} lies outside the ${out.length}-byte buffer`);
   const stop = stopAt >= 0x7fffffff ? 0x7fffffff : stopAt > 0 ? Math.ceil(stopAt) : 0;
   if (ip === end || op >= stop) return op;
-  const limit = out.length;
+  let s = session;
   let mem: Uint8Array;
-  let base: number; // module address of src[0]
-  const r = resumable;
-  if (r !== null && r.src === src && r.out === out && r.end === end && r.ip === ip && r.op === op) {
-    base = r.base;
+  if (s !== null && s.src === src && s.out === out && s.end === end && s.ip === ip && s.op === op) {
     mem = new Uint8Array(w.memory.buffer);
   } else {
-    // The output lies at its own offsets, the input right behind the output and its slack.
-    const inAt = (limit + WASM_SLACK + 7) & ~7;
-    base = inAt - ip;
-    mem = memoryOf(w, inAt + (end - ip) + WASM_SLACK);
-    const window = Math.max(0, op - 65535);
-    mem.set(out.subarray(window, op), window);
-    mem.set(src.subarray(ip, end), inAt);
+    const window = (end - ip + WASM_SLACK + 15) & ~15;
+    const from = Math.max(0, op - HISTORY);
+    s = { src, end, out, ip, op, base: -ip, window, from, capacity: WINDOW };
+    mem = memoryOf(w, window + WINDOW + WASM_SLACK);
+    mem.set(src.subarray(ip, end), 0);
+    mem.set(out.subarray(from, op), window);
   }
-  resumable = null;
-  const status = w.decode(ip + base, end + base, op, limit, stop);
-  const nip = w.ip() - base;
-  if (status !== Lz4Status.Ok) {
-    const what = status === Lz4Status.BadOffset
-      ? `match offset ${(mem[nip + base - 2] as number) | ((mem[nip + base - 1] as number) << 8)} points before the block`
-      : (WHAT[status] ?? `decoder status ${status}`);
-    lz4Corrupt(label, start, nip, what);
+  session = null;
+  for (;;) {
+    const shift = s.window - s.from; // address of block position p is p + shift
+    const status = w.decode(ip + s.base, end + s.base, op + shift, out.length + shift, Math.min(stop, out.length + 1) + shift, s.window + s.capacity, -shift);
+    const nip = w.ip() - s.base;
+    if (status !== Lz4Status.Ok && status !== Lz4Status.NeedRoom) {
+      const what = status === Lz4Status.BadOffset
+        ? `match offset ${(mem[nip + s.base - 2] as number) | ((mem[nip + s.base - 1] as number) << 8)} points before the block`
+        : (WHAT[status] ?? `decoder status ${status}`);
+      lz4Corrupt(label, start, nip, what);
+    }
+    const nop = w.op() - shift;
+    out.set(mem.subarray(op + shift, nop + shift), op);
+    ip = nip;
+    op = nop;
+    if (status === Lz4Status.Ok) break;
+    // Slide the window down to the last 64 KiB; a sequence longer than what that frees needs a larger window.
+    const keep = Math.min(op, HISTORY);
+    if (op - keep === s.from) {
+      s.capacity *= 2;
+      mem = memoryOf(w, s.window + s.capacity + WASM_SLACK);
+    } else {
+      mem.copyWithin(s.window, op + shift - keep, op + shift);
+      s.from = op - keep;
+    }
   }
-  const nop = w.op();
-  out.set(mem.subarray(op, nop), op);
-  at.ip = nip;
-  at.op = nop;
-  resumable = { src, end, out, ip: nip, op: nop, base };
-  return nop;
+  at.ip = ip;
+  at.op = op;
+  s.ip = ip;
+  s.op = op;
+  session = s;
+  return op;
 }
 
 /** A block's decompressed size from its sequence headers alone: no bytes are copied. */
@@ -106,7 +140,7 @@ export function lz4BlockSize(src: Uint8Array, start: number, end: number, label:
   const w = lz4Wasm();
   if (w === null) return lz4BlockSizeJs(src, start, end, label);
   checkRange(src, start, end, start);
-  resumable = null;
+  session = null;
   const mem = memoryOf(w, end - start + WASM_SLACK);
   mem.set(src.subarray(start, end), 0);
   const status = w.size(0, end - start, BLOCK_MAX);
