@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { exec, requireTools, rng as seededRng, tempDir } from '@xenkit/fixtures';
 import { KernelError } from '../errors.js';
 import { LZ4_BLOCK_MAX, lz4Block, lz4BlockSize, lz4Legacy, lz4LegacyBlocks, lz4Resume } from './lz4.js';
 import { lz4BlockSizeJs, lz4ResumeJs } from './lz4-js.js';
@@ -11,24 +11,16 @@ import { LZ4_WASM_BASE64 } from './lz4-wasm.js';
 // Differential tests: the WebAssembly decoder (lz4.ts) and the JavaScript one (lz4-js.ts) against the
 // bytes `lz4 -l` (the legacy format Linux uses) was given, and against each other on corrupt blocks.
 
-/** Deterministic bytes (xorshift32), so a failure reproduces. */
+/** The shared seeded generator as a bare 32-bit integer source, so a failure reproduces. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const r = seededRng(seed);
+  return () => r.int(0x1_0000_0000);
 }
 
 /** Inputs that drive the decoder's paths: incompressible, runs, text, every short period, a mix. */
 function corpus(): Record<string, Buffer> {
   const r = rng(7);
-  const random = Buffer.alloc(3 << 20);
-  for (let i = 0; i < random.length; i++) random[i] = r() & 0xff;
+  const random = Buffer.from(seededRng(7).bytes(3 << 20));
   const text = Buffer.from(
     Array.from({ length: 60_000 }, (_, i) => `line ${i % 977}: the quick brown fox ${'jumps '.repeat(i % 7)}over ${i % 13}\n`).join(''),
   );
