@@ -75,23 +75,31 @@ const store64 = (offset = 0): Code => [0x37, 0, ...uleb(offset)];
 const MEMORY_COPY: Code = [0xfc, 0x0a, 0x00, 0x00];
 const inc = (local: number, n: number): Code => [get(local), i32(n), ADD, set(local)];
 
-// ---- decode(ip, end, op, limit, stopAt, room, hist) -> status; globals 0/1 receive ip/op ----
-// All positions are memory addresses. `limit` is where the caller's output buffer ends, `room` where the
-// output window in memory ends (a sequence that would pass it is left whole for the caller to make room),
-// and `op + hist` is the output position within the block, which no match may reach back past.
-// Locals: 0 ip, 1 end, 2 op, 3 limit, 4 stopAt, 5 room, 6 hist, 7 token, 8 lit, 9 b, 10 offset, 11 from,
-// 12 mend (where the match ends), 13/14 ip/op at the start of the sequence.
-const [IP, END, OP, LIMIT, STOP, ROOM, HIST, TOKEN, LIT, B, OFFSET, FROM, MEND, SIP, SOP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-const needRoom: Code = if_(get(SIP), gset(0), get(SOP), gset(1), i32(Lz4Status.NeedRoom), RETURN);
+// ---- decode(ip, end, op, limit, stopAt, room, hist, avail) -> status; globals 0/1 receive ip/op ----
+// All positions are memory addresses. The block's input ends at `end`, but only bytes before `avail` are in
+// memory; `limit` is where the caller's output buffer ends, `room` where the output window in memory ends,
+// and `op + hist` is the output position within the block, which no match may reach back past. A sequence
+// that needs input past `avail` or output past `room` is left whole (NeedInput / NeedRoom, with ip and op at
+// its start) for the caller to bring in more input or make room, and call again.
+// Locals: 0 ip, 1 end, 2 op, 3 limit, 4 stopAt, 5 room, 6 hist, 7 avail, 8 token, 9 lit, 10 b, 11 offset,
+// 12 from, 13 mend (where the match ends), 14/15 ip/op at the start of the sequence.
+const [IP, END, OP, LIMIT, STOP, ROOM, HIST, AVAIL, TOKEN, LIT, B, OFFSET, FROM, MEND, SIP, SOP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+const leave = (status: Lz4Status): Code => if_(get(SIP), gset(0), get(SOP), gset(1), i32(status), RETURN);
 const fail = (status: Lz4Status): Code => if_(get(IP), gset(0), get(OP), gset(1), i32(status), RETURN);
+/** Input ran out: the block is corrupt if it really ends here, else the caller must bring in more. */
+const past = (status: Lz4Status, sip: number, sop: number): Code =>
+  if_(
+    get(AVAIL), get(END), LT_U, if_(get(sip), gset(0), get(sop), gset(1), i32(Lz4Status.NeedInput), RETURN),
+    get(IP), gset(0), get(OP), gset(1), i32(status), RETURN,
+  );
 /** Add 255-continued length bytes to local `into`; stop early once it passes `cap` (keeps sums in range). */
-const extend = (into: number, cap: number): Code =>
+const extend = (into: number, cap: number, out: number, sip: number, sop: number, b: number): Code =>
   loop(
-    get(IP), get(END), GE_U, fail(Lz4Status.LengthPastEnd),
-    get(IP), load8(), tee(B), get(into), ADD, set(into),
+    get(IP), get(AVAIL), GE_U, past(Lz4Status.LengthPastEnd, sip, sop),
+    get(IP), load8(), tee(b), get(into), ADD, set(into),
     inc(IP, 1),
-    get(into), get(cap), GT_U, fail(Lz4Status.OutputLimit),
-    get(B), i32(255), EQ, brIf(0),
+    get(into), get(cap), GT_U, if_(get(IP), gset(0), get(out), gset(1), i32(Lz4Status.OutputLimit), RETURN),
+    get(b), i32(255), EQ, brIf(0),
   );
 
 const decodeBody: Code = [
@@ -100,12 +108,13 @@ const decodeBody: Code = [
       get(IP), get(END), GE_U, brIf(1),
       get(OP), get(STOP), GE_U, brIf(1),
       get(IP), set(SIP), get(OP), set(SOP),
+      get(IP), get(AVAIL), GE_U, leave(Lz4Status.NeedInput),
       get(IP), load8(), set(TOKEN),
       inc(IP, 1),
-      get(TOKEN), i32(4), SHR_U, tee(LIT), i32(15), EQ, if_(extend(LIT, LIMIT)),
-      get(IP), get(LIT), ADD, get(END), GT_U, fail(Lz4Status.LiteralsPastEnd),
+      get(TOKEN), i32(4), SHR_U, tee(LIT), i32(15), EQ, if_(extend(LIT, LIMIT, OP, SIP, SOP, B)),
+      get(IP), get(LIT), ADD, get(AVAIL), GT_U, past(Lz4Status.LiteralsPastEnd, SIP, SOP),
       get(OP), get(LIT), ADD, get(LIMIT), GT_U, fail(Lz4Status.OutputLimit),
-      get(OP), get(LIT), ADD, get(ROOM), GT_U, needRoom,
+      get(OP), get(LIT), ADD, get(ROOM), GT_U, leave(Lz4Status.NeedRoom),
       get(LIT), i32(16), LE_U,
       ifElse(
         [get(OP), get(IP), load64(), store64(), get(OP), get(IP), load64(8), store64(8)],
@@ -114,14 +123,14 @@ const decodeBody: Code = [
       get(IP), get(LIT), ADD, set(IP),
       get(OP), get(LIT), ADD, set(OP),
       get(IP), get(END), EQ, brIf(1), // the last sequence has literals only
-      get(END), get(IP), SUB, i32(2), LT_U, fail(Lz4Status.OffsetPastEnd),
+      get(AVAIL), get(IP), SUB, i32(2), LT_U, past(Lz4Status.OffsetPastEnd, SIP, SOP),
       get(IP), load16(), set(OFFSET),
       inc(IP, 2),
       get(OFFSET), EQZ, get(OFFSET), get(OP), get(HIST), ADD, GT_U, OR, fail(Lz4Status.BadOffset),
       get(OP), get(TOKEN), i32(15), AND, ADD, i32(4), ADD, set(MEND),
-      get(TOKEN), i32(15), AND, i32(15), EQ, if_(extend(MEND, LIMIT)),
+      get(TOKEN), i32(15), AND, i32(15), EQ, if_(extend(MEND, LIMIT, OP, SIP, SOP, B)),
       get(MEND), get(LIMIT), GT_U, fail(Lz4Status.OutputLimit),
-      get(MEND), get(ROOM), GT_U, needRoom,
+      get(MEND), get(ROOM), GT_U, leave(Lz4Status.NeedRoom),
       get(OP), get(OFFSET), SUB, set(FROM),
       get(OFFSET), i32(16), GE_U,
       ifElse(
@@ -152,25 +161,22 @@ const decodeBody: Code = [
   get(IP), gset(0), get(OP), gset(1), i32(Lz4Status.Ok),
 ];
 
-// ---- size(ip, end, limit) -> status; global 1 receives the decompressed size, global 0 the position ----
-// Locals: 0 ip, 1 end, 2 limit, 3 token, 4 lit, 5 b, 6 size.
-const [S_TOKEN, S_LIT, S_SIZE] = [3, 4, 6];
+// ---- size(ip, end, limit, size, _, _, _, avail) -> status; global 0 receives ip, global 1 the size ----
+// Counts on from `size`; input as in decode (NeedInput leaves ip and size at the sequence's start). The
+// unused parameters put `avail` in the same local as decode's, so both share the helpers above.
+// Locals: 0 ip, 1 end, 2 limit, 3 size, 4-6 unused, 7 avail, 8 token, 9 lit, 10 b, 11/12 ip/size at the
+// start of the sequence.
+const [S_LIMIT, S_SIZE, S_TOKEN, S_LIT, S_B, S_SIP, S_SSIZE] = [2, 3, 8, 9, 10, 11, 12];
 const sizeFail = (status: Lz4Status): Code => if_(get(IP), gset(0), get(S_SIZE), gset(1), i32(status), RETURN);
-const sizeExtend = (into: number): Code =>
-  loop(
-    get(IP), get(END), GE_U, sizeFail(Lz4Status.LengthPastEnd),
-    get(IP), load8(), tee(5), get(into), ADD, set(into),
-    inc(IP, 1),
-    get(into), get(2), GT_U, sizeFail(Lz4Status.OutputLimit),
-    get(5), i32(255), EQ, brIf(0),
-  );
 const sizeBody: Code = [
   block(
     loop(
       get(IP), get(END), GE_U, brIf(1),
+      get(IP), set(S_SIP), get(S_SIZE), set(S_SSIZE),
+      get(IP), get(AVAIL), GE_U, if_(get(S_SIP), gset(0), get(S_SSIZE), gset(1), i32(Lz4Status.NeedInput), RETURN),
       get(IP), load8(), set(S_TOKEN),
       inc(IP, 1),
-      get(S_TOKEN), i32(4), SHR_U, tee(S_LIT), i32(15), EQ, if_(sizeExtend(S_LIT)),
+      get(S_TOKEN), i32(4), SHR_U, tee(S_LIT), i32(15), EQ, if_(extend(S_LIT, S_LIMIT, S_SIZE, S_SIP, S_SSIZE, S_B)),
       get(IP), get(S_LIT), ADD, set(IP),
       get(S_SIZE), get(S_LIT), ADD, set(S_SIZE),
       get(IP), get(END), GT_U, sizeFail(Lz4Status.LiteralsPastEnd),
@@ -178,8 +184,8 @@ const sizeBody: Code = [
       inc(IP, 2),
       get(IP), get(END), GT_U, sizeFail(Lz4Status.OffsetPastEnd),
       get(S_TOKEN), i32(15), AND, i32(4), ADD, set(S_LIT),
-      get(S_LIT), i32(19), EQ, if_(sizeExtend(S_LIT)),
-      get(S_SIZE), get(S_LIT), ADD, tee(S_SIZE), get(2), GT_U, sizeFail(Lz4Status.OutputLimit),
+      get(S_LIT), i32(19), EQ, if_(extend(S_LIT, S_LIMIT, S_SIZE, S_SIP, S_SSIZE, S_B)),
+      get(S_SIZE), get(S_LIT), ADD, tee(S_SIZE), get(S_LIMIT), GT_U, sizeFail(Lz4Status.OutputLimit),
       br(0),
     ),
   ),
@@ -194,12 +200,12 @@ export function moduleBytes(): Uint8Array {
   const mutableI32 = [I32, 0x01, ...i32(0), 0x0b] as number[];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])]])),
+    ...section(1, vec([[0x60, ...vec(Array.from({ length: 8 }, () => [I32])), ...vec([[I32]])]])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([[0], [1]])),
+    ...section(3, vec([[0], [0]])),
     ...section(6, vec([mutableI32, mutableI32])),
     ...section(7, vec([[...name('decode'), 0x00, 0], [...name('size'), 0x00, 1], [...name('ip'), 0x03, 0], [...name('op'), 0x03, 1]])),
-    ...section(10, vec([body(8, decodeBody), body(4, sizeBody)])),
+    ...section(10, vec([body(8, decodeBody), body(5, sizeBody)])),
   ]);
 }
 

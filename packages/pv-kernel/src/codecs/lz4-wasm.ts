@@ -9,27 +9,29 @@
  */
 
 /** Status codes the module returns (0 = stopped normally). */
-export const Lz4Status = { Ok: 0, LengthPastEnd: 1, LiteralsPastEnd: 2, OutputLimit: 3, OffsetPastEnd: 4, BadOffset: 5, NeedRoom: 6 } as const;
+export const Lz4Status = { Ok: 0, LengthPastEnd: 1, LiteralsPastEnd: 2, OutputLimit: 3, OffsetPastEnd: 4, BadOffset: 5, NeedRoom: 6, NeedInput: 7 } as const;
 export type Lz4Status = (typeof Lz4Status)[keyof typeof Lz4Status];
 
 /** Bytes behind each memory region that the module's 8- and 16-byte copies may spill into. */
 export const WASM_SLACK = 64;
 
 export const LZ4_WASM_BASE64 = [
-  'AGFzbQEAAAABEwJgB39/f39/f38Bf2ADf39/AX8CDwEDZW52Bm1lbW9yeQIAAQMDAgABBgsCfwFBAAt/AUEACwcbBAZkZWNvZGUA',
-  'AARzaXplAAECaXADAAJvcAMBCq4HAv0EAQh/AkADQCAAIAFPDQEgAiAETw0BIAAhDSACIQ4gAC0AACEHIABBAWohACAHQQR2IghB',
-  'D0YEQANAIAAgAU8EQCAAJAAgAiQBQQEPCyAALQAAIgkgCGohCCAAQQFqIQAgCCADSwRAIAAkACACJAFBAw8LIAlB/wFGDQALCyAA',
-  'IAhqIAFLBEAgACQAIAIkAUECDwsgAiAIaiADSwRAIAAkACACJAFBAw8LIAIgCGogBUsEQCANJAAgDiQBQQYPCyAIQRBNBEAgAiAA',
-  'KQAANwAAIAIgACkACDcACAUgAiAAIAj8CgAACyAAIAhqIQAgAiAIaiECIAAgAUYNASABIABrQQJJBEAgACQAIAIkAUEEDwsgAC8A',
-  'ACEKIABBAmohACAKRSAKIAIgBmpLcgRAIAAkACACJAFBBQ8LIAIgB0EPcWpBBGohDCAHQQ9xQQ9GBEADQCAAIAFPBEAgACQAIAIk',
-  'AUEBDwsgAC0AACIJIAxqIQwgAEEBaiEAIAwgA0sEQCAAJAAgAiQBQQMPCyAJQf8BRg0ACwsgDCADSwRAIAAkACACJAFBAw8LIAwg',
-  'BUsEQCANJAAgDiQBQQYPCyACIAprIQsgCkEQTwRAA0AgAiALKQAANwAAIAIgCykACDcACCACQRBqIQIgC0EQaiELIAIgDEkNAAsF',
-  'IApBCEkEQCACQQhqIQkDQCACIAstAAA6AAAgAkEBaiECIAtBAWohCyACIAlJDQALIAohCQJAA0AgCUEITw0BIAkgCmohCQwACwsg',
-  'AiAJayELCwNAIAIgCykAADcAACACQQhqIQIgC0EIaiELIAIgDEkNAAsLIAwhAgwACwsgACQAIAIkAUEAC6wCAQR/AkADQCAAIAFP',
-  'DQEgAC0AACEDIABBAWohACADQQR2IgRBD0YEQANAIAAgAU8EQCAAJAAgBiQBQQEPCyAALQAAIgUgBGohBCAAQQFqIQAgBCACSwRA',
-  'IAAkACAGJAFBAw8LIAVB/wFGDQALCyAAIARqIQAgBiAEaiEGIAAgAUsEQCAAJAAgBiQBQQIPCyAAIAFGDQEgAEECaiEAIAAgAUsE',
-  'QCAAJAAgBiQBQQQPCyADQQ9xQQRqIQQgBEETRgRAA0AgACABTwRAIAAkACAGJAFBAQ8LIAAtAAAiBSAEaiEEIABBAWohACAEIAJL',
-  'BEAgACQAIAYkAUEDDwsgBUH/AUYNAAsLIAYgBGoiBiACSwRAIAAkACAGJAFBAw8LDAALCyAAJAAgBiQBQQAL',
+  'AGFzbQEAAAABDQFgCH9/f39/f39/AX8CDwEDZW52Bm1lbW9yeQIAAQMDAgAABgsCfwFBAAt/AUEACwcbBAZkZWNvZGUAAARzaXpl',
+  'AAECaXADAAJvcAMBCs4IAtwFAQh/AkADQCAAIAFPDQEgAiAETw0BIAAhDiACIQ8gACAHTwRAIA4kACAPJAFBBw8LIAAtAAAhCCAA',
+  'QQFqIQAgCEEEdiIJQQ9GBEADQCAAIAdPBEAgByABSQRAIA4kACAPJAFBBw8LIAAkACACJAFBAQ8LIAAtAAAiCiAJaiEJIABBAWoh',
+  'ACAJIANLBEAgACQAIAIkAUEDDwsgCkH/AUYNAAsLIAAgCWogB0sEQCAHIAFJBEAgDiQAIA8kAUEHDwsgACQAIAIkAUECDwsgAiAJ',
+  'aiADSwRAIAAkACACJAFBAw8LIAIgCWogBUsEQCAOJAAgDyQBQQYPCyAJQRBNBEAgAiAAKQAANwAAIAIgACkACDcACAUgAiAAIAn8',
+  'CgAACyAAIAlqIQAgAiAJaiECIAAgAUYNASAHIABrQQJJBEAgByABSQRAIA4kACAPJAFBBw8LIAAkACACJAFBBA8LIAAvAAAhCyAA',
+  'QQJqIQAgC0UgCyACIAZqS3IEQCAAJAAgAiQBQQUPCyACIAhBD3FqQQRqIQ0gCEEPcUEPRgRAA0AgACAHTwRAIAcgAUkEQCAOJAAg',
+  'DyQBQQcPCyAAJAAgAiQBQQEPCyAALQAAIgogDWohDSAAQQFqIQAgDSADSwRAIAAkACACJAFBAw8LIApB/wFGDQALCyANIANLBEAg',
+  'ACQAIAIkAUEDDwsgDSAFSwRAIA4kACAPJAFBBg8LIAIgC2shDCALQRBPBEADQCACIAwpAAA3AAAgAiAMKQAINwAIIAJBEGohAiAM',
+  'QRBqIQwgAiANSQ0ACwUgC0EISQRAIAJBCGohCgNAIAIgDC0AADoAACACQQFqIQIgDEEBaiEMIAIgCkkNAAsgCyEKAkADQCAKQQhP',
+  'DQEgCiALaiEKDAALCyACIAprIQwLA0AgAiAMKQAANwAAIAJBCGohAiAMQQhqIQwgAiANSQ0ACwsgDSECDAALCyAAJAAgAiQBQQAL',
+  '7QIBBX8CQANAIAAgAU8NASAAIQsgAyEMIAAgB08EQCALJAAgDCQBQQcPCyAALQAAIQggAEEBaiEAIAhBBHYiCUEPRgRAA0AgACAH',
+  'TwRAIAcgAUkEQCALJAAgDCQBQQcPCyAAJAAgAiQBQQEPCyAALQAAIgogCWohCSAAQQFqIQAgCSACSwRAIAAkACADJAFBAw8LIApB',
+  '/wFGDQALCyAAIAlqIQAgAyAJaiEDIAAgAUsEQCAAJAAgAyQBQQIPCyAAIAFGDQEgAEECaiEAIAAgAUsEQCAAJAAgAyQBQQQPCyAI',
+  'QQ9xQQRqIQkgCUETRgRAA0AgACAHTwRAIAcgAUkEQCALJAAgDCQBQQcPCyAAJAAgAiQBQQEPCyAALQAAIgogCWohCSAAQQFqIQAg',
+  'CSACSwRAIAAkACADJAFBAw8LIApB/wFGDQALCyADIAlqIgMgAksEQCAAJAAgAyQBQQMPCwwACwsgACQAIAMkAUEACw==',
 ].join('');
 
 // The lib settings here carry no WebAssembly typings; these are the few members used.
@@ -45,10 +47,10 @@ interface WasmApi {
 
 export interface Lz4Wasm {
   memory: WasmMemory;
-  /** Decode from `ip` until `end`, `op >= stopAt` or a sequence that would pass `room` (see lz4-wasm-asm.ts). */
-  decode(ip: number, end: number, op: number, limit: number, stopAt: number, room: number, hist: number): Lz4Status;
-  /** Decompressed size of the block at [ip, end), failing once it passes `limit`. */
-  size(ip: number, end: number, limit: number): Lz4Status;
+  /** Decode from `ip` until `end`, `op >= stopAt` or a sequence that needs more input or room (lz4-wasm-asm.ts). */
+  decode(ip: number, end: number, op: number, limit: number, stopAt: number, room: number, hist: number, avail: number): Lz4Status;
+  /** Add the decompressed size of the sequences at [ip, end) to `size`, failing once it passes `limit`. */
+  size(ip: number, end: number, limit: number, size: number, _a: 0, _b: 0, _c: 0, avail: number): Lz4Status;
   /** Position (and output offset or size) where the last call stopped or failed. */
   ip(): number;
   op(): number;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, rng as seededRng, tempDir } from '@xenkit/fixtures';
 import { KernelError } from '../errors.js';
-import { LZ4_BLOCK_MAX, lz4Block, lz4BlockSize, lz4Legacy, lz4LegacyBlocks, lz4Resume } from './lz4.js';
+import { LZ4_BLOCK_MAX, lz4Block, lz4BlockSize, lz4Legacy, lz4LegacyBlocks, lz4Resume, lz4WasmSizes } from './lz4.js';
 import { lz4BlockSizeJs, lz4ResumeJs } from './lz4-js.js';
 import { moduleBytes } from './lz4-wasm-asm.js';
 import { LZ4_WASM_BASE64 } from './lz4-wasm.js';
@@ -146,10 +146,10 @@ function randomBlock(r: () => number, maxSequences: number): { block: Uint8Array
   return { block: Uint8Array.from(src), expected: Uint8Array.from(out) };
 }
 
-describe('random LZ4 blocks', () => {
+function randomBlockTests(blocks: number, corruptions: number): void {
   it('decode in both implementations to what a naive decoder makes', () => {
     const r = rng(2026);
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < blocks; i++) {
       const { block, expected } = randomBlock(r, 200);
       const out = new Uint8Array(expected.length + 1);
       expect(lz4Block(block, 0, block.length, out, 'random')).toBe(expected.length);
@@ -174,7 +174,7 @@ describe('random LZ4 blocks', () => {
       }
     };
     let corrupt = 0;
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < corruptions; i++) {
       const { block, expected } = randomBlock(r, 30);
       const bad = block.slice(0, r() % 4 === 0 ? r() % (block.length + 1) : block.length);
       for (let k = 1 + (r() % 4); k > 0 && bad.length > 0; k--) bad[r() % bad.length] = r() & 0xff;
@@ -190,6 +190,24 @@ describe('random LZ4 blocks', () => {
       const size = outcome(() => lz4BlockSize(bad, 0, bad.length, 'bad'));
       expect(size).toBe(outcome(() => lz4BlockSizeJs(bad, 0, bad.length, 'bad')));
     }
-    expect(corrupt).toBeGreaterThan(150);
+    expect(corrupt).toBeGreaterThan(corruptions / 10);
   });
+}
+
+describe('random LZ4 blocks', () => randomBlockTests(100, 1500));
+
+describe('with a 4 KiB output window and 64-byte input chunks, so every block crosses many of each', () => {
+  const saved = { ...lz4WasmSizes };
+  beforeAll(() => Object.assign(lz4WasmSizes, { window: 4096, chunk: 64 }));
+  afterAll(() => Object.assign(lz4WasmSizes, saved));
+
+  it('streams made by the lz4 CLI still decode and size exactly', () => {
+    for (const { name, data, stream } of cases.filter((c) => c.data.length < 4 << 20)) {
+      const parts: Buffer[] = [];
+      for (const block of lz4Legacy(stream, name)) parts.push(Buffer.from(block));
+      expect(Buffer.concat(parts).equals(data), name).toBe(true);
+      expect(lz4LegacyBlocks(stream, name).map((b) => lz4BlockSize(stream, b.start, b.end, name)), name).toEqual(parts.map((p) => p.length));
+    }
+  });
+  randomBlockTests(30, 600);
 });

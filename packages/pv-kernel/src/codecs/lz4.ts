@@ -35,10 +35,11 @@ const WHAT: Record<number, string> = {
 };
 
 /**
- * The module's memory holds the compressed bytes still to decode at address 0, then a window of output:
- * the block's output from position `from` on, up to `capacity` bytes, which is copied out to the caller's
- * buffer and slid down (keeping the 64 KiB a match may refer back to) whenever a sequence needs room. A
- * small window stays in cache, and spares faulting in a second 8 MiB beside the caller's buffer.
+ * The module's memory holds a window of output at address 0 — the block's output from position `from` on,
+ * up to `capacity` bytes — then a chunk of the compressed input, [`chunk`, `avail`). Output is copied out to
+ * the caller's buffer and the window slid down (keeping the 64 KiB a match may refer back to) whenever a
+ * sequence needs room; input is brought in a chunk at a time. Both regions stay small and so stay in cache,
+ * and no megabytes are faulted in beside the caller's own buffers.
  */
 interface Session {
   src: Uint8Array;
@@ -47,16 +48,16 @@ interface Session {
   /** Where the last call stopped, so a call that continues it copies nothing in again. */
   ip: number;
   op: number;
-  /** Address of src[0] (input addresses are src offsets plus this). */
-  base: number;
-  /** Address of the window and the block position its first byte holds. */
-  window: number;
   from: number;
   capacity: number;
+  chunk: number;
+  avail: number;
+  chunkSize: number;
 }
 let session: Session | null = null;
 const HISTORY = 65535;
-const WINDOW = 1 << 20;
+/** Starting sizes of the output window and input chunk (both grow for a sequence that needs it); tests shrink them. */
+export const lz4WasmSizes = { window: 1 << 20, chunk: 256 << 10 };
 
 function isIndex(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
@@ -75,6 +76,18 @@ function memoryOf(w: Lz4Wasm, size: number): Uint8Array {
   return new Uint8Array(w.memory.buffer);
 }
 
+/** Address of the input chunk: behind the output window and its slack. */
+function inputAt(capacity: number): number {
+  return (capacity + WASM_SLACK + 15) & ~15;
+}
+
+/** Copy src[at, at + chunkSize) (or to the block's end) in; returns where the copied bytes end. */
+function bringIn(w: Lz4Wasm, src: Uint8Array, at: number, end: number, address: number, chunkSize: number): number {
+  const avail = Math.min(end, at + chunkSize);
+  memoryOf(w, address + chunkSize + WASM_SLACK).set(src.subarray(at, avail), address);
+  return avail;
+}
+
 /**
  * Decode sequences from `at` until the block ends or at least `stopAt` bytes exist; `at` is updated so a
  * later call resumes where this one stopped (sequences are never split). Returns the bytes written so far.
@@ -90,41 +103,48 @@ export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint
   const stop = stopAt >= 0x7fffffff ? 0x7fffffff : stopAt > 0 ? Math.ceil(stopAt) : 0;
   if (ip === end || op >= stop) return op;
   let s = session;
-  let mem: Uint8Array;
-  if (s !== null && s.src === src && s.out === out && s.end === end && s.ip === ip && s.op === op) {
-    mem = new Uint8Array(w.memory.buffer);
-  } else {
-    const window = (end - ip + WASM_SLACK + 15) & ~15;
+  if (s === null || s.src !== src || s.out !== out || s.end !== end || s.ip !== ip || s.op !== op) {
     const from = Math.max(0, op - HISTORY);
-    s = { src, end, out, ip, op, base: -ip, window, from, capacity: WINDOW };
-    mem = memoryOf(w, window + WINDOW + WASM_SLACK);
-    mem.set(src.subarray(ip, end), 0);
-    mem.set(out.subarray(from, op), window);
+    s = { src, end, out, ip, op, from, capacity: lz4WasmSizes.window, chunk: ip, avail: 0, chunkSize: lz4WasmSizes.chunk };
+    memoryOf(w, s.capacity).set(out.subarray(from, op), 0);
+    s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
   }
   session = null;
   for (;;) {
-    const shift = s.window - s.from; // address of block position p is p + shift
-    const status = w.decode(ip + s.base, end + s.base, op + shift, out.length + shift, Math.min(stop, out.length + 1) + shift, s.window + s.capacity, -shift);
-    const nip = w.ip() - s.base;
-    if (status !== Lz4Status.Ok && status !== Lz4Status.NeedRoom) {
+    const shift = -s.from; // output position p is at address p + shift, input position q at q + base
+    const base = inputAt(s.capacity) - s.chunk;
+    const stopAddress = Math.min(stop, out.length + 1) + shift;
+    const status = w.decode(ip + base, end + base, op + shift, out.length + shift, stopAddress, s.capacity, s.from, s.avail + base);
+    const nip = w.ip() - base;
+    const nop = w.op() - shift;
+    let mem: Uint8Array = new Uint8Array(w.memory.buffer);
+    if (status !== Lz4Status.Ok && status !== Lz4Status.NeedRoom && status !== Lz4Status.NeedInput) {
       const what = status === Lz4Status.BadOffset
-        ? `match offset ${(mem[nip + s.base - 2] as number) | ((mem[nip + s.base - 1] as number) << 8)} points before the block`
+        ? `match offset ${(mem[nip + base - 2] as number) | ((mem[nip + base - 1] as number) << 8)} points before the block`
         : (WHAT[status] ?? `decoder status ${status}`);
       lz4Corrupt(label, start, nip, what);
     }
-    const nop = w.op() - shift;
     out.set(mem.subarray(op + shift, nop + shift), op);
     ip = nip;
     op = nop;
     if (status === Lz4Status.Ok) break;
-    // Slide the window down to the last 64 KiB; a sequence longer than what that frees needs a larger window.
-    const keep = Math.min(op, HISTORY);
-    if (op - keep === s.from) {
-      s.capacity *= 2;
-      mem = memoryOf(w, s.window + s.capacity + WASM_SLACK);
+    if (status === Lz4Status.NeedRoom) {
+      // Slide the window down to the last 64 KiB; a sequence longer than what that frees needs a larger one.
+      const keep = Math.min(op, HISTORY);
+      if (op - keep === s.from) {
+        s.capacity *= 2;
+        mem = memoryOf(w, inputAt(s.capacity));
+        s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
+        s.chunk = ip;
+      } else {
+        mem.copyWithin(0, op + shift - keep, op + shift);
+        s.from = op - keep;
+      }
     } else {
-      mem.copyWithin(s.window, op + shift - keep, op + shift);
-      s.from = op - keep;
+      // The next chunk starts at the sequence that ran out; one longer than a chunk needs a longer chunk.
+      if (ip === s.chunk) s.chunkSize *= 2;
+      s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
+      s.chunk = ip;
     }
   }
   at.ip = ip;
@@ -141,11 +161,20 @@ export function lz4BlockSize(src: Uint8Array, start: number, end: number, label:
   if (w === null) return lz4BlockSizeJs(src, start, end, label);
   checkRange(src, start, end, start);
   session = null;
-  const mem = memoryOf(w, end - start + WASM_SLACK);
-  mem.set(src.subarray(start, end), 0);
-  const status = w.size(0, end - start, BLOCK_MAX);
-  if (status !== Lz4Status.Ok) lz4Corrupt(label, start, w.ip() + start, WHAT[status] ?? `decoder status ${status}`);
-  return w.op();
+  let ip = start;
+  let size = 0;
+  let chunkSize = lz4WasmSizes.chunk;
+  for (;;) {
+    // The chunk sits at address 0: input position q is at q - ip.
+    const avail = bringIn(w, src, ip, end, 0, chunkSize);
+    const status = w.size(0, end - ip, BLOCK_MAX, size, 0, 0, 0, avail - ip);
+    const nip = w.ip() + ip;
+    if (status === Lz4Status.Ok) return w.op();
+    if (status !== Lz4Status.NeedInput) lz4Corrupt(label, start, nip, WHAT[status] ?? `decoder status ${status}`);
+    if (nip === ip) chunkSize *= 2;
+    ip = nip;
+    size = w.op();
+  }
 }
 
 /** The legacy frame's blocks: [start, end) of each compressed block, without decoding any. */
