@@ -57,7 +57,7 @@ interface Session {
 let session: Session | null = null;
 const HISTORY = 65535;
 /** Starting sizes of the output window and input chunk (both grow for a sequence that needs it); tests shrink them. */
-export const lz4WasmSizes = { window: 1 << 20, chunk: 256 << 10 };
+export const lz4WasmSizes = { window: 512 << 10, chunk: 512 << 10 };
 
 function isIndex(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
