@@ -2,18 +2,11 @@
  * Source of the LZ4 block decoder's WebAssembly module (lz4-wasm.ts embeds the bytes this assembles; a
  * test checks they are equal — regenerate with `npx tsx packages/pv-kernel/src/codecs/lz4-wasm-asm.ts`).
  *
- * Why: `xenkit check` decodes one kernel per process, so the JavaScript decoder spends most of its time in
- * the interpreter, waiting for an optimising compile and recompiling when a rare branch is first taken.
- * WebAssembly is compiled ahead of the first call (V8's baseline compiler takes well under a millisecond for
- * this module) and runs at near-native speed from its first byte, with no type feedback to gather or lose.
- *
- * Memory layout (one linear memory, reused across calls):
- *   [0, outLength + SLACK)             the output block, at the same offsets as in the caller's `out`
- *   [inBase, inBase + input + SLACK)   the compressed bytes still to decode
- * Copies run 8 or 16 bytes at a time and may spill up to SLACK - 1 bytes past a region's logical end, which
- * is why each region has slack behind it; the logical bounds (input end, output length) are checked exactly,
- * as in the JavaScript decoder, and an error is returned as a status code for the caller to turn into a
- * KernelError. The engine's own bounds checks on linear memory are a second fence, never the first.
+ * Memory (one linear memory, laid out by lz4.ts): an output window, then a chunk of compressed input.
+ * Copies run 8 or 16 bytes at a time and may spill up to 16 bytes past a region's logical end, which is why
+ * each region has WASM_SLACK bytes behind it; the logical bounds (input end, output length, how far back a
+ * match may reach) are checked exactly, as in the JavaScript decoder, and reported as a status code for the
+ * caller to turn into a KernelError. The engine's own bounds checks on linear memory are a second fence.
  */
 
 import { Lz4Status } from './lz4-wasm.js';
