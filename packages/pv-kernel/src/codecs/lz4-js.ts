@@ -83,7 +83,7 @@ export function lz4ResumeJs(input: Uint8Array, start: number, end: number, outpu
     }
     if (op + len > outLength) lz4Corrupt(label, start, ip, 'output exceeds the 8 MiB block limit');
     let from = op - offset;
-    if (len >= 64 && offset >= 8) {
+    if (len >= 64) {
       // A long match copied in chunks no longer than the offset, each doubling the repeated span
       // (copyWithin copies as if through a buffer, so one chunk must not overlap its own source).
       const stop = op + len;
@@ -105,10 +105,15 @@ export function lz4ResumeJs(input: Uint8Array, start: number, end: number, outpu
 
 /** A block's decompressed size from its sequence headers alone: no bytes are copied. */
 export function lz4BlockSizeJs(input: Uint8Array, start: number, end: number, label: string): number {
+  return lz4SizeJs(input, start, end, label, { ip: start, size: 0 }, Infinity);
+}
+
+/** Add up to `sequences` sequences from `at` to `at.size`, advancing `at.ip`; returns the size so far. */
+export function lz4SizeJs(input: Uint8Array, start: number, end: number, label: string, at: { ip: number; size: number }, sequences: number): number {
   const src = plain(input);
-  let ip = start;
-  let size = 0;
-  while (ip < end) {
+  let ip = at.ip;
+  let size = at.size;
+  for (let n = 0; ip < end && n < sequences; n++) {
     const token = src[ip++] as number;
     let lit = token >>> 4;
     if (lit === 15) {
@@ -137,6 +142,8 @@ export function lz4BlockSizeJs(input: Uint8Array, start: number, end: number, la
     size += len;
     if (size > LZ4_BLOCK_MAX) lz4Corrupt(label, start, ip, 'output exceeds the 8 MiB block limit');
   }
+  at.ip = ip;
+  at.size = size;
   return size;
 }
 

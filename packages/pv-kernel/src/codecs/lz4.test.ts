@@ -89,12 +89,19 @@ describe('LZ4 legacy streams made by the lz4 CLI', () => {
     const r = rng(11);
     for (const { name, data, stream } of cases.filter((c) => c.data.length > 0)) {
       const blocks = lz4LegacyBlocks(stream, name).map((b) => ({ ...b, out: new Uint8Array(LZ4_BLOCK_MAX), at: { ip: b.start, op: 0 } }));
+      const js = new Uint8Array(LZ4_BLOCK_MAX);
       let open = blocks.length;
       while (open > 0) {
         // Jump between blocks so a resume must restore its 64 KiB window rather than find it in place.
         const b = blocks[r() % blocks.length] as (typeof blocks)[number];
         if (b.at.ip >= b.end) continue;
-        lz4Resume(stream, b.start, b.end, b.out, name, b.at, b.at.op + 1 + (r() % 300_000));
+        const stop = b.at.op + 1 + (r() % 300_000);
+        // Both implementations stop after the same sequence: the first that reaches `stop`.
+        const expected = { ...b.at };
+        js.set(b.out.subarray(Math.max(0, b.at.op - 65535), b.at.op), Math.max(0, b.at.op - 65535));
+        lz4ResumeJs(stream, b.start, b.end, js, name, expected, stop);
+        lz4Resume(stream, b.start, b.end, b.out, name, b.at, stop);
+        expect(b.at, name).toEqual(expected);
         if (b.at.ip >= b.end) open--;
       }
       const joined = Buffer.concat(blocks.map((b) => b.out.subarray(0, b.at.op)));
@@ -196,9 +203,9 @@ function randomBlockTests(blocks: number, corruptions: number): void {
 
 describe('random LZ4 blocks', () => randomBlockTests(100, 1500));
 
-describe('with a 4 KiB output window and 64-byte input chunks, so every block crosses many of each', () => {
+describe('with a window of 64 KiB history + 4 KiB and 64-byte input chunks, so blocks cross many of each', () => {
   const saved = { ...lz4WasmSizes };
-  beforeAll(() => Object.assign(lz4WasmSizes, { window: 4096, chunk: 64 }));
+  beforeAll(() => Object.assign(lz4WasmSizes, { window: 65535 + 4096, chunk: 64 }));
   afterAll(() => Object.assign(lz4WasmSizes, saved));
 
   it('streams made by the lz4 CLI still decode and size exactly', () => {

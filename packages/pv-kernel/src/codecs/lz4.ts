@@ -1,5 +1,5 @@
 import { KernelError } from '../errors.js';
-import { lz4BlockSizeJs, lz4Corrupt, lz4ResumeJs } from './lz4-js.js';
+import { lz4BlockSizeJs, lz4Corrupt, lz4ResumeJs, lz4SizeJs } from './lz4-js.js';
 import { lz4Wasm, Lz4Status, WASM_SLACK, type Lz4Wasm } from './lz4-wasm.js';
 
 /**
@@ -56,7 +56,7 @@ interface Session {
 }
 let session: Session | null = null;
 const HISTORY = 65535;
-/** Starting sizes of the output window and input chunk (both grow for a sequence that needs it); tests shrink them. */
+/** Sizes of the output window and input chunk in the module's memory; tests shrink them. */
 export const lz4WasmSizes = { window: 512 << 10, chunk: 512 << 10 };
 
 function isIndex(n: number): boolean {
@@ -105,19 +105,22 @@ export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint
   let s = session;
   if (s === null || s.src !== src || s.out !== out || s.end !== end || s.ip !== ip || s.op !== op) {
     const from = Math.max(0, op - HISTORY);
-    s = { src, end, out, ip, op, from, capacity: lz4WasmSizes.window, chunk: ip, avail: 0, chunkSize: lz4WasmSizes.chunk };
+    // The window must hold the 64 KiB of history and then some; the chunk, at least one byte.
+    const capacity = Math.max(lz4WasmSizes.window, HISTORY + 256);
+    s = { src, end, out, ip, op, from, capacity, chunk: ip, avail: 0, chunkSize: Math.max(1, lz4WasmSizes.chunk) };
     memoryOf(w, s.capacity).set(out.subarray(from, op), 0);
     s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
   }
   session = null;
-  for (;;) {
+  // After a sequence decoded in JavaScript the position may already be past `stop`, or at the end.
+  while (ip < end && op < stop) {
     const shift = -s.from; // output position p is at address p + shift, input position q at q + base
     const base = inputAt(s.capacity) - s.chunk;
     const stopAddress = Math.min(stop, out.length + 1) + shift;
     const status = w.decode(ip + base, end + base, op + shift, out.length + shift, stopAddress, s.capacity, s.from, s.avail + base);
     const nip = w.ip() - base;
     const nop = w.op() - shift;
-    let mem: Uint8Array = new Uint8Array(w.memory.buffer);
+    const mem = new Uint8Array(w.memory.buffer);
     if (status !== Lz4Status.Ok && status !== Lz4Status.NeedRoom && status !== Lz4Status.NeedInput) {
       const what = status === Lz4Status.BadOffset
         ? `match offset ${(mem[nip + base - 2] as number) | ((mem[nip + base - 1] as number) << 8)} points before the block`
@@ -128,21 +131,23 @@ export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint
     ip = nip;
     op = nop;
     if (status === Lz4Status.Ok) break;
-    if (status === Lz4Status.NeedRoom) {
-      // Slide the window down to the last 64 KiB; a sequence longer than what that frees needs a larger one.
-      const keep = Math.min(op, HISTORY);
-      if (op - keep === s.from) {
-        s.capacity *= 2;
-        mem = memoryOf(w, inputAt(s.capacity));
-        s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
-        s.chunk = ip;
-      } else {
-        mem.copyWithin(0, op + shift - keep, op + shift);
-        s.from = op - keep;
-      }
+    const keep = Math.min(op, HISTORY);
+    if (status === Lz4Status.NeedRoom ? op - keep === s.from : ip === s.chunk) {
+      // One sequence longer than the window or the input chunk: decode it straight into `out` in JavaScript
+      // (copyWithin and set do the long runs), then start the window afresh from `out`. The memory never grows.
+      const one = { ip, op };
+      lz4ResumeJs(src, start, end, out, label, one, op + 1);
+      ({ ip, op } = one);
+      s.from = Math.max(0, op - HISTORY);
+      mem.set(out.subarray(s.from, op), 0);
+      s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
+      s.chunk = ip;
+    } else if (status === Lz4Status.NeedRoom) {
+      // Slide the window down to the 64 KiB a match may reach back into.
+      mem.copyWithin(0, op + shift - keep, op + shift);
+      s.from = op - keep;
     } else {
-      // The next chunk starts at the sequence that ran out; one longer than a chunk needs a longer chunk.
-      if (ip === s.chunk) s.chunkSize *= 2;
+      // The next chunk starts at the sequence that ran out of input.
       s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
       s.chunk = ip;
     }
@@ -163,17 +168,17 @@ export function lz4BlockSize(src: Uint8Array, start: number, end: number, label:
   session = null;
   let ip = start;
   let size = 0;
-  let chunkSize = lz4WasmSizes.chunk;
   for (;;) {
     // The chunk sits at address 0: input position q is at q - ip.
-    const avail = bringIn(w, src, ip, end, 0, chunkSize);
+    const avail = bringIn(w, src, ip, end, 0, Math.max(1, lz4WasmSizes.chunk));
     const status = w.size(0, end - ip, BLOCK_MAX, size, 0, 0, 0, avail - ip);
     const nip = w.ip() + ip;
     if (status === Lz4Status.Ok) return w.op();
     if (status !== Lz4Status.NeedInput) lz4Corrupt(label, start, nip, WHAT[status] ?? `decoder status ${status}`);
-    if (nip === ip) chunkSize *= 2;
-    ip = nip;
-    size = w.op();
+    const at = { ip: nip, size: w.op() };
+    // A sequence whose literals outrun a whole chunk: step over it in JavaScript.
+    if (nip === ip) lz4SizeJs(src, start, end, label, at, 1);
+    ({ ip, size } = at);
   }
 }
 
