@@ -12,6 +12,21 @@ export function lz4Corrupt(label: string, start: number, ip: number, what: strin
   throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: ip });
 }
 
+/** Where `extend` stopped reading (one module-level slot rather than an object per call). */
+let cursor = 0;
+
+/** A 4-bit length of 15 continues in the bytes from `ip`, each added, until one is not 255. */
+function extend(src: Uint8Array, ip: number, end: number, length: number, label: string, start: number): number {
+  let b: number;
+  do {
+    if (ip >= end) lz4Corrupt(label, start, ip, 'length runs past the block');
+    b = src[ip++] as number;
+    length += b;
+  } while (b === 255);
+  cursor = ip;
+  return length;
+}
+
 /** A plain Uint8Array over the same bytes, so the hot loops only ever see one map (Buffer is another). */
 function plain(bytes: Uint8Array): Uint8Array {
   return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -52,12 +67,8 @@ export function lz4ResumeJs(input: Uint8Array, start: number, end: number, outpu
     ip++;
     let lit = token >>> 4;
     if (lit === 15) {
-      let b: number;
-      do {
-        if (ip >= end) lz4Corrupt(label, start, ip, 'length runs past the block');
-        b = src[ip++] as number;
-        lit += b;
-      } while (b === 255);
+      lit = extend(src, ip, end, lit, label, start);
+      ip = cursor;
     }
     if (ip + lit > end) lz4Corrupt(label, start, ip, 'literals run past the block');
     if (op + lit > outLength) lz4Corrupt(label, start, ip, 'output exceeds the 8 MiB block limit');
@@ -74,12 +85,8 @@ export function lz4ResumeJs(input: Uint8Array, start: number, end: number, outpu
     if (offset === 0 || offset > op) lz4Corrupt(label, start, ip, `match offset ${offset} points before the block`);
     let len = (token & 15) + 4;
     if (len === 19) {
-      let b: number;
-      do {
-        if (ip >= end) lz4Corrupt(label, start, ip, 'length runs past the block');
-        b = src[ip++] as number;
-        len += b;
-      } while (b === 255);
+      len = extend(src, ip, end, len, label, start);
+      ip = cursor;
     }
     if (op + len > outLength) lz4Corrupt(label, start, ip, 'output exceeds the 8 MiB block limit');
     let from = op - offset;
@@ -117,12 +124,8 @@ export function lz4SizeJs(input: Uint8Array, start: number, end: number, label: 
     const token = src[ip++] as number;
     let lit = token >>> 4;
     if (lit === 15) {
-      let b: number;
-      do {
-        if (ip >= end) lz4Corrupt(label, start, ip, 'length runs past the block');
-        b = src[ip++] as number;
-        lit += b;
-      } while (b === 255);
+      lit = extend(src, ip, end, lit, label, start);
+      ip = cursor;
     }
     ip += lit;
     size += lit;
@@ -132,12 +135,8 @@ export function lz4SizeJs(input: Uint8Array, start: number, end: number, label: 
     if (ip > end) lz4Corrupt(label, start, ip, 'match offset runs past the block');
     let len = (token & 15) + 4;
     if (len === 19) {
-      let b: number;
-      do {
-        if (ip >= end) lz4Corrupt(label, start, ip, 'length runs past the block');
-        b = src[ip++] as number;
-        len += b;
-      } while (b === 255);
+      len = extend(src, ip, end, len, label, start);
+      ip = cursor;
     }
     size += len;
     if (size > LZ4_BLOCK_MAX) lz4Corrupt(label, start, ip, 'output exceeds the 8 MiB block limit');
