@@ -1,4 +1,6 @@
 import { KernelError } from '../errors.js';
+import { lz4BlockSizeJs, lz4Corrupt, lz4ResumeJs, lz4SizeJs } from './lz4-js.js';
+import { lz4Wasm, Lz4Status, WASM_SLACK, type Lz4Wasm } from './lz4-wasm.js';
 
 /**
  * LZ4 "legacy frame", the format `lz4 -l` writes and Linux's bzImage uses (lib/decompress_unlz4.c):
@@ -20,93 +22,164 @@ export function* lz4Legacy(input: Uint8Array, label: string): Generator<Uint8Arr
   }
 }
 
-/**
- * A 4-bit length field of 15 continues in the following bytes, each added, until one is not 255.
- * Reads from `cur.ip` and advances it.
- */
-function extend(src: Uint8Array, cur: { ip: number }, end: number, length: number, fail: (what: string) => never): number {
-  if (length !== 15) return length;
-  let b: number;
-  do {
-    if (cur.ip >= end) fail('length runs past the block');
-    b = src[cur.ip++] as number;
-    length += b;
-  } while (b === 255);
-  return length;
-}
-
 /** Decode one LZ4 block into `out`; returns the byte count. Every read and write is bounds-checked. */
 export function lz4Block(src: Uint8Array, start: number, end: number, out: Uint8Array, label: string): number {
   return lz4Resume(src, start, end, out, label, { ip: start, op: 0 }, Infinity);
 }
 
+const WHAT: Record<number, string> = {
+  [Lz4Status.LengthPastEnd]: 'length runs past the block',
+  [Lz4Status.LiteralsPastEnd]: 'literals run past the block',
+  [Lz4Status.OutputLimit]: 'output exceeds the 8 MiB block limit',
+  [Lz4Status.OffsetPastEnd]: 'match offset runs past the block',
+};
+
+/**
+ * The module's memory holds a window of output at address 0 — the block's output from position `from` on,
+ * up to `capacity` bytes — then a chunk of the compressed input, [`chunk`, `avail`). Output is copied out to
+ * the caller's buffer and the window slid down (keeping the 64 KiB a match may refer back to) whenever a
+ * sequence needs room; input is brought in a chunk at a time. Both regions stay small and so stay in cache,
+ * and no megabytes are faulted in beside the caller's own buffers.
+ */
+interface Session {
+  src: Uint8Array;
+  end: number;
+  out: Uint8Array;
+  /** Where the last call stopped, so a call that continues it copies nothing in again. */
+  ip: number;
+  op: number;
+  from: number;
+  capacity: number;
+  chunk: number;
+  avail: number;
+  chunkSize: number;
+}
+let session: Session | null = null;
+const HISTORY = 65535;
+/** Sizes of the output window and input chunk in the module's memory; tests shrink them. */
+export const lz4WasmSizes = { window: 512 << 10, chunk: 512 << 10 };
+
+function isIndex(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+function checkRange(src: Uint8Array, start: number, end: number, ip: number): void {
+  if (!isIndex(start) || !isIndex(end) || !isIndex(ip) || start > ip || ip > end || end > src.length) {
+    throw new RangeError(`LZ4 block range ${start}..${end} (at ${ip}) lies outside the ${src.length}-byte input`);
+  }
+}
+
+/** The module's memory as bytes, grown to at least `size` bytes first. */
+function memoryOf(w: Lz4Wasm, size: number): Uint8Array {
+  const have = w.memory.buffer.byteLength;
+  if (size > have) w.memory.grow(Math.ceil((size - have) / 65536));
+  return new Uint8Array(w.memory.buffer);
+}
+
+/** Address of the input chunk: behind the output window and its slack. */
+function inputAt(capacity: number): number {
+  return (capacity + WASM_SLACK + 15) & ~15;
+}
+
+/** Copy src[at, at + chunkSize) (or to the block's end) in; returns where the copied bytes end. */
+function bringIn(w: Lz4Wasm, src: Uint8Array, at: number, end: number, address: number, chunkSize: number): number {
+  const avail = Math.min(end, at + chunkSize);
+  memoryOf(w, address + chunkSize + WASM_SLACK).set(src.subarray(at, avail), address);
+  return avail;
+}
+
 /**
  * Decode sequences from `at` until the block ends or at least `stopAt` bytes exist; `at` is updated so a
  * later call resumes where this one stopped (sequences are never split). Returns the bytes written so far.
+ * Between calls that resume one another, `src` and `out` must not change (the resumed sequences refer back
+ * to up to 64 KiB of earlier output).
  */
 export function lz4Resume(src: Uint8Array, start: number, end: number, out: Uint8Array, label: string, at: { ip: number; op: number }, stopAt: number): number {
-  let ip = at.ip;
-  let op = at.op;
-  const fail = (what: string): never => {
-    throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: ip });
-  };
-  const cur = { ip };
-  while (ip < end && op < stopAt) {
-    const token = src[ip++] as number;
-    cur.ip = ip;
-    const lit = extend(src, cur, end, token >>> 4, fail);
-    ip = cur.ip;
-    if (ip + lit > end) fail('literals run past the block');
-    if (op + lit > out.length) fail('output exceeds the 8 MiB block limit');
-    // Short runs dominate; a byte loop beats creating a subarray for each of them.
-    if (lit < 32) for (const stop = ip + lit; ip < stop; ) out[op++] = src[ip++] as number;
-    else {
-      out.set(src.subarray(ip, ip + lit), op);
-      ip += lit;
-      op += lit;
+  const w = lz4Wasm();
+  if (w === null) return lz4ResumeJs(src, start, end, out, label, at, stopAt);
+  let { ip, op } = at;
+  checkRange(src, start, end, ip);
+  if (!isIndex(op) || op > out.length) throw new RangeError(`LZ4 output position ${op} lies outside the ${out.length}-byte buffer`);
+  const stop = stopAt >= 0x7fffffff ? 0x7fffffff : stopAt > 0 ? Math.ceil(stopAt) : 0;
+  if (ip === end || op >= stop) return op;
+  let s = session;
+  if (s === null || s.src !== src || s.out !== out || s.end !== end || s.ip !== ip || s.op !== op) {
+    const from = Math.max(0, op - HISTORY);
+    // The window must hold the 64 KiB of history and then some; the chunk, at least one byte.
+    const capacity = Math.max(lz4WasmSizes.window, HISTORY + 256);
+    s = { src, end, out, ip, op, from, capacity, chunk: ip, avail: 0, chunkSize: Math.max(1, lz4WasmSizes.chunk) };
+    memoryOf(w, s.capacity).set(out.subarray(from, op), 0);
+    s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
+  }
+  session = null;
+  // After a sequence decoded in JavaScript the position may already be past `stop`, or at the end.
+  while (ip < end && op < stop) {
+    const shift = -s.from; // output position p is at address p + shift, input position q at q + base
+    const base = inputAt(s.capacity) - s.chunk;
+    const stopAddress = Math.min(stop, out.length + 1) + shift;
+    const status = w.decode(ip + base, end + base, op + shift, out.length + shift, stopAddress, s.capacity, s.from, s.avail + base);
+    const nip = w.ip() - base;
+    const nop = w.op() - shift;
+    const mem = new Uint8Array(w.memory.buffer);
+    if (status !== Lz4Status.Ok && status !== Lz4Status.NeedRoom && status !== Lz4Status.NeedInput) {
+      const what = status === Lz4Status.BadOffset
+        ? `match offset ${(mem[nip + base - 2] as number) | ((mem[nip + base - 1] as number) << 8)} points before the block`
+        : (WHAT[status] ?? `decoder status ${status}`);
+      lz4Corrupt(label, start, nip, what);
     }
-    if (ip === end) break; // the last sequence has literals only
-    if (ip + 2 > end) fail('match offset runs past the block');
-    const offset = (src[ip] as number) | ((src[ip + 1] as number) << 8);
-    ip += 2;
-    if (offset === 0 || offset > op) fail(`match offset ${offset} points before the block`);
-    cur.ip = ip;
-    const len = extend(src, cur, end, token & 15, fail) + 4;
-    ip = cur.ip;
-    if (op + len > out.length) fail('output exceeds the 8 MiB block limit');
-    let from = op - offset;
-    if (offset >= len && len >= 32) {
-      out.copyWithin(op, from, from + len);
-      op += len;
+    out.set(mem.subarray(op + shift, nop + shift), op);
+    ip = nip;
+    op = nop;
+    if (status === Lz4Status.Ok) break;
+    const keep = Math.min(op, HISTORY);
+    if (status === Lz4Status.NeedRoom ? op - keep === s.from : ip === s.chunk) {
+      // One sequence longer than the window or the input chunk: decode it straight into `out` in JavaScript
+      // (copyWithin and set do the long runs), then start the window afresh from `out`. The memory never grows.
+      const one = { ip, op };
+      lz4ResumeJs(src, start, end, out, label, one, op + 1);
+      ({ ip, op } = one);
+      s.from = Math.max(0, op - HISTORY);
+      mem.set(out.subarray(s.from, op), 0);
+      s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
+      s.chunk = ip;
+    } else if (status === Lz4Status.NeedRoom) {
+      // Slide the window down to the 64 KiB a match may reach back into.
+      mem.copyWithin(0, op + shift - keep, op + shift);
+      s.from = op - keep;
     } else {
-      // Overlapping match: a run that repeats the last `offset` bytes, so copy forward byte by byte.
-      for (const stop = op + len; op < stop; ) out[op++] = out[from++] as number;
+      // The next chunk starts at the sequence that ran out of input.
+      s.avail = bringIn(w, src, ip, end, inputAt(s.capacity), s.chunkSize);
+      s.chunk = ip;
     }
   }
   at.ip = ip;
   at.op = op;
+  s.ip = ip;
+  s.op = op;
+  session = s;
   return op;
 }
 
 /** A block's decompressed size from its sequence headers alone: no bytes are copied. */
 export function lz4BlockSize(src: Uint8Array, start: number, end: number, label: string): number {
-  const cur = { ip: start };
+  const w = lz4Wasm();
+  if (w === null) return lz4BlockSizeJs(src, start, end, label);
+  checkRange(src, start, end, start);
+  session = null;
+  let ip = start;
   let size = 0;
-  const fail = (what: string): never => {
-    throw new KernelError('E_KERNEL_CORRUPT', `${label}: corrupt LZ4 block at byte ${start}: ${what}`, { offset: cur.ip });
-  };
-  while (cur.ip < end) {
-    const token = src[cur.ip++] as number;
-    const lit = extend(src, cur, end, token >>> 4, fail);
-    cur.ip += lit;
-    size += lit;
-    if (cur.ip > end) fail('literals run past the block');
-    if (cur.ip === end) break;
-    cur.ip += 2;
-    size += extend(src, cur, end, token & 15, fail) + 4;
-    if (size > BLOCK_MAX) fail('output exceeds the 8 MiB block limit');
+  for (;;) {
+    // The chunk sits at address 0: input position q is at q - ip.
+    const avail = bringIn(w, src, ip, end, 0, Math.max(1, lz4WasmSizes.chunk));
+    const status = w.size(0, end - ip, BLOCK_MAX, size, 0, 0, 0, avail - ip);
+    const nip = w.ip() + ip;
+    if (status === Lz4Status.Ok) return w.op();
+    if (status !== Lz4Status.NeedInput) lz4Corrupt(label, start, nip, WHAT[status] ?? `decoder status ${status}`);
+    const at = { ip: nip, size: w.op() };
+    // A sequence whose literals outrun a whole chunk: step over it in JavaScript.
+    if (nip === ip) lz4SizeJs(src, start, end, label, at, 1);
+    ({ ip, size } = at);
   }
-  return size;
 }
 
 /** The legacy frame's blocks: [start, end) of each compressed block, without decoding any. */
@@ -136,3 +209,4 @@ export function lz4LegacyBlocks(input: Uint8Array, label: string): Array<{ start
 }
 
 export const LZ4_BLOCK_MAX = BLOCK_MAX;
+
