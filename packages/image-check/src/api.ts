@@ -7,12 +7,12 @@ import { openTreeTarget } from './target.js';
 /** What to check: an image file, or a host directory holding an unpacked root. */
 export type CheckInput = { image: string; root?: undefined } | { root: string; image?: undefined };
 
-export async function openTarget(input: CheckInput, options: Pick<CheckOptions, 'logger'> = {}): Promise<Target> {
+export async function openTarget(input: CheckInput, options: Pick<CheckOptions, 'logger' | 'syncReads'> = {}): Promise<Target> {
   if (input.image !== undefined && input.root !== undefined) {
     throw new ImageCheckUsageError('E_TARGET_AMBIGUOUS', 'give either an IMAGE or --root DIR, not both');
   }
   if (input.root !== undefined) return openTreeTarget(input.root);
-  return openImageTarget(input.image, options.logger ?? silentLogger);
+  return openImageTarget(input.image, options.logger ?? silentLogger, { syncReads: options.syncReads ?? false });
 }
 
 /**

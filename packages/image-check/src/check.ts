@@ -50,6 +50,11 @@ export interface CheckOptions {
   osRoot?: string;
   kernelAnalyzer?: KernelAnalyzer;
   logger?: Logger;
+  /**
+   * Read the image with blocking reads (@xenkit/disk's OpenDiskOptions.syncReads): faster for a one-shot
+   * command, wrong for a server that must keep serving while an image is checked. Default off.
+   */
+  syncReads?: boolean;
 }
 
 /** The target after opening: its volumes and disk-level facts. */

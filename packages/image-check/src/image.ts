@@ -80,8 +80,8 @@ export function diskFacts(layout: DiskLayout): DiskFacts {
  * and filesystems probed from superblocks; ext2/3/4 volumes readable through libext2fs, xfs through
  * @xenkit/disk's own reader. Other filesystems (btrfs) are listed but cannot be opened.
  */
-export async function openImageTarget(path: string, logger: Logger = silentLogger): Promise<Target & { layout: DiskLayout }> {
-  const disk = await openDisk(path, { logger });
+export async function openImageTarget(path: string, logger: Logger = silentLogger, options: { syncReads?: boolean } = {}): Promise<Target & { layout: DiskLayout }> {
+  const disk = await openDisk(path, { logger, syncReads: options.syncReads ?? false });
   try {
     const layout = await probeDisk(disk, { path });
     const cached = new CachedSource(disk);

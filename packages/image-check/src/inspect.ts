@@ -34,9 +34,9 @@ export interface InspectReport {
 }
 
 /** virt-inspector's inventory of every Linux root on an image or tree, without an appliance. */
-export async function inspectImage(input: CheckInput, options: { logger?: Logger } = {}): Promise<InspectReport> {
+export async function inspectImage(input: CheckInput, options: { logger?: Logger; syncReads?: boolean } = {}): Promise<InspectReport> {
   const logger = options.logger ?? silentLogger;
-  const target = await openTarget(input, { logger });
+  const target = await openTarget(input, { logger, syncReads: options.syncReads ?? false });
   try {
     const guests = await findGuests(target.volumes, logger);
     if (guests.length === 0) {

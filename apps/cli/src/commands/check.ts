@@ -67,7 +67,7 @@ export const checkCommand: CommandModule = (ctx) =>
       const { checkImage, checkJunit } = await import('@xenkit/image-check');
       const only = ids(flags.only);
       const skip = ids(flags.skip);
-      const report = await checkImage(input, { ...(only ? { only } : {}), ...(skip ? { skip } : {}), ...(flags.os ? { osRoot: flags.os } : {}), logger: ctx.logger });
+      const report = await checkImage(input, { ...(only ? { only } : {}), ...(skip ? { skip } : {}), ...(flags.os ? { osRoot: flags.os } : {}), logger: ctx.logger, syncReads: true });
       if (flags.junit) {
         // node:fs/promises (and the readline internals it loads) only for --junit: not on every start.
         const { writeFile } = await import('node:fs/promises');

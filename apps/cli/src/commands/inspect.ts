@@ -38,7 +38,7 @@ export const inspectCommand: CommandModule = (ctx) =>
         throw new UsageError('E_USAGE', '--xml and --json each choose the output format: give one of them (see xenkit inspect --help)');
       }
       const { inspectImage, inspectXml } = await import('@xenkit/image-check');
-      const report = await inspectImage(flags.root !== undefined ? { root: flags.root } : { image: image as string }, { logger: ctx.logger });
+      const report = await inspectImage(flags.root !== undefined ? { root: flags.root } : { image: image as string }, { logger: ctx.logger, syncReads: true });
       if (flags.xml) {
         ctx.stdout.write(inspectXml(report));
         return;

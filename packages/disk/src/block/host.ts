@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { toXenkitError } from '@xenkit/core';
 import { DiskError } from './errors.js';
@@ -19,9 +19,11 @@ export class HostFile {
     readonly identity: string,
     private readonly handle: FileHandle,
     readonly size: number,
+    /** Blocking reads (OpenDiskOptions.syncReads). */
+    private readonly sync = false,
   ) {}
 
-  static async open(path: string): Promise<HostFile> {
+  static async open(path: string, options: { sync?: boolean } = {}): Promise<HostFile> {
     if (path.includes('\0')) throw new DiskError('E_DISK_BAD_PATH', `image path ${JSON.stringify(path)} contains a NUL byte`, { path });
     let handle: FileHandle;
     let real: string;
@@ -35,11 +37,12 @@ export class HostFile {
     try {
       const st = await handle.stat();
       const id = `${st.dev}:${st.ino}`;
-      if (st.isBlockDevice()) return new HostFile(path, real, id, handle, await blockDeviceSize(handle));
+      const sync = options.sync ?? false;
+      if (st.isBlockDevice()) return new HostFile(path, real, id, handle, await blockDeviceSize(handle), sync);
       if (!st.isFile()) {
         throw new DiskError('E_DISK_NOT_A_FILE', `${path}: not a regular file or block device`, { path });
       }
-      return new HostFile(path, real, id, handle, st.size);
+      return new HostFile(path, real, id, handle, st.size, sync);
     } catch (e) {
       await handle.close();
       throw e;
@@ -61,7 +64,9 @@ export class HostFile {
   async readInto(buf: Uint8Array, bufOffset: number, length: number, offset: number): Promise<void> {
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(buf, bufOffset + done, length - done, offset + done);
+      const bytesRead = this.sync
+        ? readSync(this.handle.fd, buf, bufOffset + done, length - done, offset + done)
+        : (await this.handle.read(buf, bufOffset + done, length - done, offset + done)).bytesRead;
       if (bytesRead === 0) {
         throw new DiskError('E_DISK_TRUNCATED', `${this.path}: file ended at ${offset + done} while reading`, {
           path: this.path,

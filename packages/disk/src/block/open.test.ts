@@ -142,6 +142,25 @@ describe('openDisk against qemu-img', () => {
     }
   });
 
+  it('syncReads: blocking reads return the same bytes, and count them the same, on every format', async () => {
+    const offs = Array.from({ length: 48 }, (_, i) => ((i * 2654435761) >>> 0) % (20 * MiB));
+    for (const name of ['base.raw', 'chain/top.qcow2', 'zstd.qcow2', 'dynamic.vhd', 'over-vhd.qcow2']) {
+      const read = async (syncReads: boolean) => {
+        const d = await openDisk(p(name), { syncReads });
+        try {
+          const out: Buffer[] = [];
+          for (const o of offs) out.push(Buffer.from(await d.read(o, 70_000)));
+          return { out, bytesRead: d.bytesRead };
+        } finally {
+          await d.close();
+        }
+      };
+      const [a, b] = [await read(false), await read(true)];
+      expect(b.out.every((x, i) => x.equals(a.out[i] as Buffer)), name).toBe(true);
+      expect(b.bytesRead, name).toBe(a.bytesRead);
+    }
+  });
+
   it('reads only what it needs: opening a chain and one 4 KiB read stay small', async () => {
     await withDisk(p('chain/top.qcow2'), async (d) => {
       const before = d.bytesRead;

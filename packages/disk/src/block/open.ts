@@ -39,6 +39,12 @@ export interface OpenDiskOptions {
    * backing file, and the report would then describe it. Off by default, as in qemu.
    */
   confineBackingTo?: string;
+  /**
+   * Read the image files with blocking reads. A one-shot reader (the CLI's check and inspect) makes a
+   * few hundred small reads, each otherwise a thread-pool round trip with the event loop idle in
+   * between; a server that must stay responsive while reading leaves this off (the default).
+   */
+  syncReads?: boolean;
 }
 
 class ImageDisk implements Disk {
@@ -78,7 +84,7 @@ export async function openDisk(path: string, options: OpenDiskOptions = {}): Pro
   const chain: ChainLayer[] = [];
   const seen = new Map<string, string>();
   const confine = options.confineBackingTo === undefined ? null : await confineRoot(options.confineBackingTo);
-  const top = await openLayer(path, null, null, { logger, maxDepth, chain, seen, topPath: path, confine });
+  const top = await openLayer(path, null, null, { logger, maxDepth, chain, seen, topPath: path, confine, sync: options.syncReads ?? false });
   return new ImageDisk(top, path, chain);
 }
 
@@ -90,6 +96,7 @@ interface Walk {
   topPath: string;
   /** Real path of the directory backing files must stay in, or null for anywhere. */
   confine: string | null;
+  sync: boolean;
 }
 
 async function confineRoot(dir: string): Promise<string> {
@@ -136,7 +143,7 @@ async function openLayer(path: string, declared: string | null, parentUuid: stri
       maxDepth: w.maxDepth,
     });
   }
-  const file = await HostFile.open(path);
+  const file = await HostFile.open(path, { sync: w.sync });
   let handedOver = false;
   try {
     const prior = w.seen.get(file.identity);
