@@ -182,28 +182,40 @@ export function lz4BlockSize(src: Uint8Array, start: number, end: number, label:
   }
 }
 
-/** The legacy frame's blocks: [start, end) of each compressed block, without decoding any. */
-export function lz4LegacyBlocks(input: Uint8Array, label: string): Array<{ start: number; end: number; cut: boolean }> {
-  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  if (input.length < 4 || view.getUint32(0, true) !== LEGACY_MAGIC) {
+/** The stream's first word must be the legacy magic. */
+export function checkLegacyMagic(head: Uint8Array, label: string): void {
+  if (head.length < 4 || new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) !== LEGACY_MAGIC) {
     throw new KernelError('E_KERNEL_CORRUPT', `${label}: not an LZ4 legacy stream (bad magic)`);
   }
+}
+
+/**
+ * What the u32 at `pos` of a legacy stream of `length` bytes says: the magic of a concatenated stream
+ * (skip it), the end (Linux's appended size, or anything no block can be), or a block of `size` bytes —
+ * cut when it runs past the end, an error only if a range the ELF reader needs lies in it.
+ */
+export function legacyWord(word: number, pos: number, length: number): { kind: 'magic' } | { kind: 'end' } | { kind: 'block'; size: number; cut: boolean } {
+  if (word === LEGACY_MAGIC) return { kind: 'magic' };
+  if (word > BOUND || (pos + 4 + word > length && pos + 4 === length)) return { kind: 'end' };
+  return { kind: 'block', size: word, cut: pos + 4 + word > length };
+}
+
+/** The legacy frame's blocks: [start, end) of each compressed block, without decoding any. */
+export function lz4LegacyBlocks(input: Uint8Array, label: string): Array<{ start: number; end: number; cut: boolean }> {
+  checkLegacyMagic(input, label);
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const blocks: Array<{ start: number; end: number; cut: boolean }> = [];
   let pos = 4;
   while (pos + 4 <= input.length) {
-    const size = view.getUint32(pos, true);
-    if (size === LEGACY_MAGIC) {
+    const word = legacyWord(view.getUint32(pos, true), pos, input.length);
+    if (word.kind === 'end') break;
+    if (word.kind === 'magic') {
       pos += 4;
       continue;
     }
-    if (size > BOUND || (pos + 4 + size > input.length && pos + 4 === input.length)) break;
-    if (pos + 4 + size > input.length) {
-      // A cut-off last block: an error only if a range the ELF reader needs lies in it.
-      blocks.push({ start: pos + 4, end: input.length, cut: true });
-      break;
-    }
-    blocks.push({ start: pos + 4, end: pos + 4 + size, cut: false });
-    pos += 4 + size;
+    blocks.push({ start: pos + 4, end: Math.min(pos + 4 + word.size, input.length), cut: word.cut });
+    if (word.cut) break;
+    pos += 4 + word.size;
   }
   return blocks;
 }
