@@ -1,7 +1,7 @@
 import type { BlockSource } from '../block/types.js';
 import { u16le, u32le } from '../layout/bytes.js';
 import { crc32cUpdate } from './crc32c.js';
-import { ExtMapCorrupt, mapInodeData, type ExtGeometry, type ExtInode } from './ext-map.js';
+import { ExtMapCorrupt, FL_CASEFOLD, FL_ENCRYPT, FL_INDEX, FL_INLINE_DATA, mapInodeData, type ExtGeometry, type ExtInode } from './ext-map.js';
 
 /**
  * An ext2/3/4 directory's entries read from its blocks, so that a path lookup costs a few cached block
@@ -14,10 +14,6 @@ import { ExtMapCorrupt, mapInodeData, type ExtGeometry, type ExtInode } from './
  * With metadata_csum a leaf block ends in a 12-byte tail: inode 0, rec_len 12, name_len 0, file_type
  * 0xDE, then crc32c(inode seed, block up to the tail) at byte 8.
  */
-const FL_INDEX = 0x1000;
-const FL_ENCRYPT = 0x800;
-const FL_INLINE_DATA = 0x10000000;
-const FL_CASEFOLD = 0x40000000;
 const TAIL = 12;
 const TAIL_FILE_TYPE = 0xde;
 /** Directories larger than this are left to libext2fs (a million entries is ~40 MiB). */

@@ -1,7 +1,7 @@
 import type { Logger } from '@xenkit/core';
 import type { BlockSource } from '../block/types.js';
 import { readExtDirectory } from './ext-dir.js';
-import { ExtMapCorrupt, mapInodeData, readExtInode, type ExtGeometry, type ExtInode, type MappedInode } from './ext-map.js';
+import { ExtMapCorrupt, FL_INLINE_DATA, mapInodeData, readExtInode, type ExtGeometry, type ExtInode, type MappedInode } from './ext-map.js';
 import { fileTypeOfMode, type FileStat } from './types.js';
 
 /** "Not mine to answer": the caller asks libext2fs instead. */
@@ -9,7 +9,6 @@ export const DECLINED = Symbol('declined');
 type Answer<T> = T | typeof DECLINED;
 
 const ROOT_INO = 2;
-const FL_INLINE_DATA = 0x10000000;
 /** ext4's fast symlink: a target shorter than i_block (60 bytes) is stored in it (ext2fs_is_fast_symlink). */
 const FAST_SYMLINK_MAX = 60;
 /** Bound on remembered inodes and directories (each a few hundred bytes, or its entries). */

@@ -75,9 +75,12 @@ export class ExtMapCorrupt extends Error {}
 // Inode (ext4_inode): 0x00 mode u16 | 0x04 size_lo u32 | 0x20 flags u32 | 0x28 i_block[60]
 //   0x64 generation u32 | 0x6C size_high u32 | 0x7C checksum_lo u16 | 0x80 extra_isize u16
 //   0x82 checksum_hi u16
-const FL_ENCRYPT = 0x800;
-const FL_EXTENTS = 0x80000;
-const FL_INLINE_DATA = 0x10000000;
+// i_flags bits this reader acts on.
+export const FL_ENCRYPT = 0x800;
+export const FL_INDEX = 0x1000;
+export const FL_EXTENTS = 0x80000;
+export const FL_INLINE_DATA = 0x10000000;
+export const FL_CASEFOLD = 0x40000000;
 const GOOD_OLD_INODE_SIZE = 128;
 // Extent node: header 0 magic 0xF30A u16 | 2 entries u16 | 4 max u16 | 6 depth u16 | 8 generation u32,
 // then 12-byte entries. Leaf: 0 ee_block u32 | 4 ee_len u16 | 6 start_hi u16 | 8 start_lo u32.
