@@ -13,7 +13,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
-const { createRequire, wrap } = require('node:module');
+const Module = require('node:module');
+const { createRequire, wrap } = Module;
 
 const MAIN = path.join(__dirname, 'xenkit-main.cjs');
 const SUFFIX = '.v8';
@@ -104,6 +105,33 @@ function prune(cache) {
   }
 }
 
+// Libraries the bundle loads from node_modules with their own createRequire (@xenkit/disk's ext2fs: 374 KB
+// of Emscripten glue) can ask for the same treatment through this hook: the file is compiled with its own
+// cache data and placed in require.cache, which Node documents as writable, so their require() finds it.
+function preload(filename, slotCache) {
+  if (require.cache[filename]) return;
+  const fileStat = fs.statSync(filename);
+  const text = fs.readFileSync(filename, 'utf8');
+  // Same key as the bundle's file (so pruning keeps both), a name of its own.
+  const own = slotCache && {
+    ...slotCache,
+    file: path.join(slotCache.dir, `${path.basename(slotCache.file, SUFFIX)}-${fnv1a(filename)}-${fileStat.size}-${Math.trunc(fileStat.mtimeMs)}${SUFFIX}`),
+  };
+  const data = own && readCache(own);
+  const compiled = new vm.Script(wrap(text), { filename, cachedData: data });
+  if (own && (data === undefined || compiled.cachedDataRejected)) process.once('exit', (code) => code !== 2 && writeCache(own, compiled));
+  const mod = new Module(filename, null);
+  mod.filename = filename;
+  require.cache[filename] = mod;
+  try {
+    compiled.runInThisContext().call(mod.exports, mod.exports, createRequire(filename), mod, filename, path.dirname(filename));
+  } catch (e) {
+    delete require.cache[filename];
+    throw e;
+  }
+  mod.loaded = true;
+}
+
 const fd = fs.openSync(MAIN, 'r');
 const stat = fs.fstatSync(fd);
 const source = fs.readFileSync(fd, 'utf8');
@@ -120,6 +148,7 @@ const script = new vm.Script(wrap(source), {
 if (cache && (cachedData === undefined || script.cachedDataRejected)) {
   process.once('exit', (code) => code !== 2 && writeCache(cache, script));
 }
+globalThis[Symbol.for('xenkit.preload')] = (filename) => preload(filename, cache);
 const bundleModule = { exports: {}, filename: MAIN, id: MAIN, loaded: false };
 script.runInThisContext().call(bundleModule.exports, bundleModule.exports, createRequire(MAIN), bundleModule, MAIN, __dirname);
 bundleModule.loaded = true;

@@ -58,6 +58,15 @@ const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
 function loadWithoutGlobalHandlers(): Ext2Module {
   const emitter = process as NodeJS.EventEmitter;
   const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  // A host that keeps compiled code between runs (the xenkit CLI's loader) may preload the big glue file.
+  const preload = (globalThis as Record<symbol, unknown>)[Symbol.for('xenkit.preload')];
+  if (typeof preload === 'function') {
+    try {
+      preload(require.resolve('ext2fs/lib/libext2fs.js'));
+    } catch {
+      // Only an optimisation: require() below loads it the ordinary way.
+    }
+  }
   const module = require('ext2fs') as Ext2Module;
   for (const event of PROCESS_EVENTS) {
     for (const listener of emitter.listeners(event)) {
