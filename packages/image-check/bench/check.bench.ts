@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { allocatedBytes, buildImage, ensureDebianKernel, kernelVersionString, tempDir, which } from '@xenkit/fixtures';
 import { goodDebian, ROOT_UUID, writeTree, type TreeSpec } from '../src/test-helpers/trees.js';
 
-const RUNS = 5;
+const RUNS = 11;
 const tmp = tempDir('xenkit-bench-check-');
 
 function median(xs: number[]): number {
@@ -55,6 +55,8 @@ try {
   process.stdout.write('building a 4 GiB image with ~1 GiB of data (mke2fs -d)…\n');
   const img = buildImage({ dir: join(tmp.path, 'img'), name: 'debian', table: 'mbr', sizeMiB: 4096, partitions: [{ sizeMiB: 4094, fs: 'ext4', tree: dir, uuid: ROOT_UUID }] });
   const allocated = allocatedBytes(img.path);
+  // Let the gigabyte just written reach the disk first, so neither tool is timed against writeback.
+  time('sync', []);
 
   // The CLI as installed (`bin`) and as `npm start` runs it: the bundle behind its V8 code-cache loader.
   // The first run writes the cache and is reported as the cold number; the timed runs follow.
@@ -94,7 +96,10 @@ try {
     if (peer.status !== 0) {
       lines.push(`virt-inspector failed (exit ${peer.status}): ${peer.stderr.trim().split('\n')[0]} — on a machine without a host kernel run tools/scripts/libguestfs-setup.sh as root first`);
     } else {
-      lines.push(`virt-inspector: ${peer.ms.toFixed(0)} ms → xenkit check is ${(peer.ms / ms).toFixed(0)}× faster (target ≥ 100×)`);
+      // The peer's best of two runs (its appliance cache is warm by then), against xenkit's median.
+      const again = time(vi, ['--format=raw', '-a', img.path], env);
+      if (again.status === 0 && again.ms < peer.ms) peer = again;
+      lines.push(`virt-inspector: ${peer.ms.toFixed(0)} ms (best of 2) → xenkit check is ${(peer.ms / ms).toFixed(0)}× faster (target ≥ 100×)`);
       const ours = time(process.execPath, [main, 'inspect', '--xml', img.path]);
       lines.push(`xenkit inspect --xml: ${ours.ms.toFixed(0)} ms → ${(peer.ms / ours.ms).toFixed(0)}× faster than virt-inspector; ${compareInventories(peer.stdout, ours.stdout)}`);
     }
