@@ -26,7 +26,9 @@ export async function readExtDirectory(view: BlockSource, geo: ExtGeometry, dir:
   if ((dir.mode & 0o170000) !== 0o040000) throw new ExtMapCorrupt(`inode ${dir.ino} is not a directory`);
   if (dir.flags & (FL_INLINE_DATA | FL_ENCRYPT | FL_CASEFOLD) || dir.size > MAX_DIR_BYTES) return null;
   const map = await mapInodeData(view, geo, dir);
-  if (!map) return null;
+  // libext2fs lists every mapped block of a directory, i_size or not: with blocks past i_size (or
+  // unwritten ones) this reader's answer would differ from it, so the directory stays libext2fs's.
+  if (!map || map.irregular) return null;
   const bs = geo.blockSize;
   const entries = new Map<string, number>();
   for (const run of map.runs) {
@@ -66,7 +68,10 @@ function parseBlock(block: Uint8Array, logical: number, dir: ExtInode, geo: ExtG
     if (ino !== 0 && nameLen > 0) {
       if (ino > geo.groups * geo.inodesPerGroup) throw new ExtMapCorrupt(`directory inode ${dir.ino}: entry names inode ${ino}, past the last inode`);
       const name = decoder.decode(block.subarray(at + 8, at + 8 + nameLen));
-      if (!entries.has(name)) entries.set(name, ino);
+      // A name twice (a damaged directory, or two byte strings decoding alike): libext2fs lists both,
+      // a map cannot, so such a directory is left to libext2fs.
+      if (entries.has(name)) throw new ExtMapCorrupt(`directory inode ${dir.ino} names ${JSON.stringify(name)} twice`);
+      entries.set(name, ino);
     }
     at += recLen;
   }

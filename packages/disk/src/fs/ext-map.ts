@@ -90,6 +90,13 @@ const MAX_DEPTH = 5;
 const UNWRITTEN_FLAG = 32768;
 /** Bound on extent-tree nodes read for one file (a 1 GiB file of single-block extents needs ~770). */
 const MAX_NODES = 1 << 16;
+/**
+ * Bound on the runs of one file's map (~60 bytes each): a sparse or fragmented file beyond it is
+ * left to libext2fs, which maps blocks as they are read instead of all at once.
+ */
+const MAX_RUNS = 1 << 20;
+/** Bound on block pointers walked in one ext2/3 block map (16 GiB of 1 KiB blocks, 64 GiB of 4 KiB). */
+const MAX_POINTERS = 1 << 24;
 
 /** An inode as xenkit reads it (Documentation/filesystems/ext4/inodes.rst), checksum verified. */
 export interface ExtInode {
@@ -110,6 +117,21 @@ export interface ExtInode {
 
 export interface MappedInode extends ExtInode {
   runs: DataRun[];
+  /**
+   * The map holds blocks at or past i_size, or unwritten extents. A file's reads ignore both (as
+   * the kernel's and libext2fs's do), but libext2fs walks every mapped block of a directory whatever
+   * its i_size says, so a directory reader must decline such a map rather than list fewer names.
+   */
+  irregular: boolean;
+}
+
+/** What one map walk has spent and seen, shared by every level of its recursion. */
+interface WalkState {
+  nodes: number;
+  pointers: number;
+  /** Map blocks (extent nodes, indirect blocks) read so far: one seen twice is a cycle or shared map. */
+  seen: Set<number>;
+  irregular: boolean;
 }
 
 /** Read inode `ino`, or null when this reader does not handle the filesystem (the caller uses libext2fs). */
@@ -166,12 +188,13 @@ export async function mapInodeData(view: BlockSource, geo: ExtGeometry, inode: E
   if (inode.flags & (FL_INLINE_DATA | FL_ENCRYPT)) return null;
   const fileBlocks = Math.ceil(inode.size / geo.blockSize);
   const runs: DataRun[] = [];
+  const state: WalkState = { nodes: 0, pointers: 0, seen: new Set(), irregular: false };
   if (inode.flags & FL_EXTENTS) {
-    await walkExtents(view, geo, inode.iblock, -1, fileBlocks, runs, inode.seed, inode.ino, { nodes: 0 });
+    await walkExtents(view, geo, inode.iblock, -1, fileBlocks, runs, inode.seed, inode.ino, state, 0, Number.POSITIVE_INFINITY);
   } else {
-    await walkIndirect(view, geo, inode.iblock, fileBlocks, runs);
+    await walkIndirect(view, geo, inode.iblock, fileBlocks, runs, inode.ino, state);
   }
-  return { ...inode, runs: fillHoles(runs, fileBlocks) };
+  return { ...inode, runs: fillHoles(runs, fileBlocks, inode.ino), irregular: state.irregular };
 }
 
 function le32(n: number): Uint8Array {
@@ -201,13 +224,20 @@ function verifyInodeChecksum(inode: Uint8Array, inodeSize: number, seed: number,
   if (stored !== computed) throw new ExtMapCorrupt(`inode ${ino} fails its checksum`);
 }
 
-function addRun(runs: DataRun[], logical: number, count: number, physical: number | null): void {
+function addRun(runs: DataRun[], logical: number, count: number, physical: number | null, ino: number): void {
   const last = runs[runs.length - 1];
   if (last && last.logical + last.count === logical && (last.physical === null ? physical === null : physical !== null && last.physical + last.count === physical)) {
     last.count += count;
   } else {
+    if (runs.length >= MAX_RUNS) throw new ExtMapCorrupt(`inode ${ino}: more than ${MAX_RUNS} runs in its block map`);
     runs.push({ logical, count, physical });
   }
+}
+
+/** Note a map block about to be read; a second visit means the map is a cycle or shares its blocks. */
+function enter(state: WalkState, block: number, ino: number): void {
+  if (state.seen.has(block)) throw new ExtMapCorrupt(`inode ${ino}: map block ${block} is referenced twice`);
+  state.seen.add(block);
 }
 
 async function walkExtents(
@@ -219,7 +249,9 @@ async function walkExtents(
   runs: DataRun[],
   seed: number | null,
   ino: number,
-  state: { nodes: number },
+  state: WalkState,
+  /** The logical blocks [from, to) the parent index entry gives this node. */
+  ...range: [number, number]
 ): Promise<void> {
   if (u16le(node, 0) !== EXTENT_MAGIC) throw new ExtMapCorrupt(`inode ${ino}: extent node without its magic`);
   const entries = u16le(node, 2);
@@ -237,19 +269,31 @@ async function walkExtents(
       const physical = u32le(node, at + 8) + u16le(node, at + 6) * 0x1_0000_0000;
       const prev = runs[runs.length - 1];
       if (count === 0 || (prev && logical < prev.logical + prev.count)) throw new ExtMapCorrupt(`inode ${ino}: extents overlap or are out of order`);
+      if (logical < range[0] || logical + count > range[1]) throw new ExtMapCorrupt(`inode ${ino}: extent outside its index entry's range`);
       if (physical + count > geo.blocks || physical <= geo.firstDataBlock) throw new ExtMapCorrupt(`inode ${ino}: extent points outside the filesystem`);
+      if (unwritten || logical + count > fileBlocks) state.irregular = true;
       // Blocks past i_size (preallocated with FALLOC_FL_KEEP_SIZE) are never read.
       if (logical >= fileBlocks) continue;
-      addRun(runs, logical, Math.min(count, fileBlocks - logical), unwritten ? null : physical);
+      addRun(runs, logical, Math.min(count, fileBlocks - logical), unwritten ? null : physical, ino);
     }
     return;
   }
   for (let i = 0; i < entries; i++) {
     const at = 12 + 12 * i;
-    if (u32le(node, at) >= fileBlocks) break;
+    const first = u32le(node, at);
+    if (first >= fileBlocks) {
+      state.irregular = true;
+      break;
+    }
+    // libext2fs finds a block by descending through the index entry whose range holds it, so a
+    // child must keep within [this entry's first block, the next entry's): a walk in tree order
+    // that only checked the extents' own order would read a map libext2fs reads differently.
+    const next = i + 1 < entries ? u32le(node, at + 12) : Number.POSITIVE_INFINITY;
+    if (next <= first) throw new ExtMapCorrupt(`inode ${ino}: extent index entries out of order`);
     const leaf = u32le(node, at + 4) + u16le(node, at + 8) * 0x1_0000_0000;
     if (leaf <= geo.firstDataBlock || leaf >= geo.blocks) throw new ExtMapCorrupt(`inode ${ino}: extent index points outside the filesystem`);
     if (++state.nodes > MAX_NODES) throw new ExtMapCorrupt(`inode ${ino}: more than ${MAX_NODES} extent nodes`);
+    enter(state, leaf, ino);
     const child = await view.read(leaf * geo.blockSize, geo.blockSize);
     if (seed !== null) {
       const tail = 12 + 12 * u16le(child, 4);
@@ -257,7 +301,7 @@ async function walkExtents(
         throw new ExtMapCorrupt(`inode ${ino}: extent block ${leaf} fails its checksum`);
       }
     }
-    await walkExtents(view, geo, child, depth, fileBlocks, runs, seed, ino, state);
+    await walkExtents(view, geo, child, depth, fileBlocks, runs, seed, ino, state, Math.max(first, range[0]), Math.min(next, range[1]));
   }
 }
 
@@ -265,38 +309,66 @@ async function walkExtents(
  * ext2/3 block map: i_block[0..11] direct, [12] single, [13] double, [14] triple indirect; a zero
  * entry is a hole. Walked only as far as the file's size reaches.
  */
-async function walkIndirect(view: BlockSource, geo: ExtGeometry, iblock: Uint8Array, fileBlocks: number, runs: DataRun[]): Promise<void> {
+async function walkIndirect(
+  view: BlockSource,
+  geo: ExtGeometry,
+  iblock: Uint8Array,
+  fileBlocks: number,
+  runs: DataRun[],
+  ino: number,
+  state: WalkState,
+): Promise<void> {
   const perBlock = geo.blockSize / 4;
   let logical = 0;
-  const visit = async (ptr: number, level: number): Promise<void> => {
-    const span = perBlock ** level;
-    if (logical >= fileBlocks) return;
-    if (ptr === 0) {
-      logical += Math.min(span, fileBlocks - logical);
-      return;
-    }
-    if (ptr <= geo.firstDataBlock || ptr >= geo.blocks) throw new ExtMapCorrupt(`block pointer ${ptr} lies outside the filesystem`);
-    if (level === 0) {
-      addRun(runs, logical, 1, ptr);
-      logical++;
-      return;
-    }
-    const block = await view.read(ptr * geo.blockSize, geo.blockSize);
-    for (let i = 0; i < perBlock && logical < fileBlocks; i++) await visit(u32le(block, 4 * i), level - 1);
+  const check = (ptr: number): void => {
+    if (ptr <= geo.firstDataBlock || ptr >= geo.blocks) throw new ExtMapCorrupt(`inode ${ino}: block pointer ${ptr} lies outside the filesystem`);
+    // Bounds the walk by the map's real size: a block map of indirect blocks pointing at each other
+    // (or one triple-indirect block pointing at itself) would otherwise name 2^30 data blocks.
+    if (++state.pointers > MAX_POINTERS) throw new ExtMapCorrupt(`inode ${ino}: more than ${MAX_POINTERS} block pointers`);
   };
-  for (let i = 0; i < 12 && logical < fileBlocks; i++) await visit(u32le(iblock, 4 * i), 0);
-  for (let level = 1; level <= 3 && logical < fileBlocks; level++) await visit(u32le(iblock, 4 * (11 + level)), level);
+  // Data pointers, one block each, kept synchronous: a 1 GiB file has a quarter of a million.
+  const data = (ptr: number): void => {
+    if (logical >= fileBlocks) {
+      // A block past i_size: ignored by reads, but libext2fs lists a directory's every block.
+      if (ptr !== 0) state.irregular = true;
+      return;
+    }
+    if (ptr !== 0) {
+      check(ptr);
+      addRun(runs, logical, 1, ptr, ino);
+    }
+    logical++;
+  };
+  const visit = async (ptr: number, level: number): Promise<void> => {
+    if (logical >= fileBlocks) {
+      if (ptr !== 0) state.irregular = true;
+      return;
+    }
+    if (ptr === 0) {
+      logical += Math.min(perBlock ** level, fileBlocks - logical);
+      return;
+    }
+    check(ptr);
+    enter(state, ptr, ino);
+    const block = await view.read(ptr * geo.blockSize, geo.blockSize);
+    for (let i = 0; i < perBlock && !(logical >= fileBlocks && state.irregular); i++) {
+      if (level === 1) data(u32le(block, 4 * i));
+      else await visit(u32le(block, 4 * i), level - 1);
+    }
+  };
+  for (let i = 0; i < 12; i++) data(u32le(iblock, 4 * i));
+  for (let level = 1; level <= 3; level++) await visit(u32le(iblock, 4 * (11 + level)), level);
 }
 
 /** Runs covering [0, fileBlocks) in order, holes made explicit. */
-function fillHoles(runs: DataRun[], fileBlocks: number): DataRun[] {
+function fillHoles(runs: DataRun[], fileBlocks: number, ino: number): DataRun[] {
   const out: DataRun[] = [];
   let at = 0;
   for (const r of runs) {
-    if (r.logical > at) addRun(out, at, r.logical - at, null);
-    addRun(out, r.logical, r.count, r.physical);
+    if (r.logical > at) addRun(out, at, r.logical - at, null, ino);
+    addRun(out, r.logical, r.count, r.physical, ino);
     at = r.logical + r.count;
   }
-  if (at < fileBlocks) addRun(out, at, fileBlocks - at, null);
+  if (at < fileBlocks) addRun(out, at, fileBlocks - at, null, ino);
   return out;
 }

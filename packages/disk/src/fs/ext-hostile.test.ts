@@ -1,0 +1,377 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { XenkitError } from '@xenkit/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { RawSource } from '../block/raw.js';
+import { openExtFileSystem } from './ext.js';
+import type { ReadOnlyFileSystem } from './types.js';
+
+// Hostile ext images: mke2fs-made filesystems whose structures are then damaged with debugfs -w or
+// byte patches at offsets debugfs reports. For every path, xenkit's view must either answer exactly
+// what libext2fs (the filesystem's fallback, e2fsprogs' own library) answers, or fail with a coded
+// XenkitError — quickly, never a hang, a crash or an uncoded exception.
+
+type Lib = Record<'readdir' | 'lstat' | 'readlink', (p: string) => Promise<unknown>>;
+type Opened = ReadOnlyFileSystem & { mappedReads: number; libext2fsCalls: number; fs: { promises: Lib } };
+
+const MiB = 1 << 20;
+
+function debugfs(img: string, cmd: string, write = false): string {
+  const r = spawnSync('debugfs', [...(write ? ['-w'] : []), '-R', cmd, img], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`debugfs ${cmd}: ${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+/** The physical blocks debugfs lists for a path (data and map blocks). */
+function blocksOf(img: string, path: string): number[] {
+  return debugfs(img, `blocks ${path}`).trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+function inodeOf(img: string, path: string): number {
+  const m = /Inode:\s+(\d+)/.exec(debugfs(img, `stat ${path}`));
+  if (!m) throw new Error(`no inode for ${path}`);
+  return Number(m[1]);
+}
+
+function patch(img: string, offset: number, bytes: number[] | Buffer): void {
+  const fd = openSync(img, 'r+');
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
+  writeSync(fd, b, 0, b.length, offset);
+  closeSync(fd);
+}
+
+function peek(img: string, offset: number, length: number): Buffer {
+  const fd = openSync(img, 'r');
+  const b = Buffer.alloc(length);
+  readSync(fd, b, 0, length, offset);
+  closeSync(fd);
+  return b;
+}
+
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+
+async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: await p };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+function expectCoded(error: unknown, what: string): void {
+  expect(error instanceof XenkitError, `${what}: ${String(error)}`).toBe(true);
+  expect((error as XenkitError).code, what).toMatch(/^E_/);
+}
+
+/**
+ * Walk the whole tree (links not followed, depth-bounded for hard-linked directory cycles),
+ * comparing every listing, lstat and link target with libext2fs and reading every file.
+ * Returns the paths visited and the errors seen (all coded).
+ */
+async function compareWithLibext2fs(fs: Opened, maxDepth = 6): Promise<{ seen: string[]; errors: string[] }> {
+  const lib = fs.fs.promises;
+  const seen: string[] = [];
+  const errors: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const ours = await settle(fs.readdir(dir));
+    if (!ours.ok) {
+      expectCoded(ours.error, `readdir ${dir}`);
+      errors.push(`readdir ${dir}: ${(ours.error as XenkitError).code}`);
+      return;
+    }
+    const theirs = await settle(lib.readdir(dir));
+    if (theirs.ok) {
+      expect([...ours.value].sort(), `readdir ${dir}`).toEqual((theirs.value as string[]).filter((n) => n !== '.' && n !== '..').sort());
+    }
+    for (const name of ours.value) {
+      const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      seen.push(path);
+      const st = await settle(fs.lstat(path));
+      const their = await settle(lib.lstat(path));
+      if (!st.ok) {
+        expectCoded(st.error, `lstat ${path}`);
+        errors.push(`lstat ${path}: ${(st.error as XenkitError).code}`);
+        continue;
+      }
+      if (their.ok) {
+        const t = their.value as { mode: number; size: number; ino: number; nlink: number };
+        expect({ mode: st.value.mode, size: st.value.size, ino: st.value.ino, nlink: st.value.nlink }, `lstat ${path}`).toEqual({ mode: t.mode, size: t.size, ino: t.ino, nlink: t.nlink });
+      }
+      if (st.value.type === 'symlink') {
+        const link = await settle(fs.readlink(path));
+        const theirLink = await settle(lib.readlink(path));
+        if (link.ok && theirLink.ok) expect(link.value, `readlink ${path}`).toBe(theirLink.value);
+        else if (!link.ok) {
+          expectCoded(link.error, `readlink ${path}`);
+          errors.push(`readlink ${path}: ${(link.error as XenkitError).code}`);
+        }
+      } else if (st.value.type === 'file') {
+        const data = await settle(fs.readFile(path));
+        if (!data.ok) {
+          expectCoded(data.error, `read ${path}`);
+          errors.push(`read ${path}: ${(data.error as XenkitError).code}`);
+        }
+      } else if (st.value.type === 'directory' && depth < maxDepth) {
+        await walk(path, depth + 1);
+      }
+    }
+  };
+  await walk('/', 0);
+  return { seen, errors };
+}
+
+async function withFs<T>(img: string, fn: (fs: Opened) => Promise<T>): Promise<T> {
+  const src = await RawSource.open(img);
+  try {
+    const fs = (await openExtFileSystem(src)) as Opened;
+    try {
+      return await fn(fs);
+    } finally {
+      await fs.close();
+    }
+  } finally {
+    await src.close();
+  }
+}
+
+/** The bytes libext2fs reads for a path (through the filesystem's own fallback reader). */
+async function libRead(fs: Opened, path: string, size: number): Promise<Uint8Array> {
+  return (fs as unknown as { readWhole(p: string, n: number): Promise<Uint8Array> }).readWhole(path, size);
+}
+
+describe('ext reader on hostile images', () => {
+  const tmp = tempDir('xenkit-ext-hostile-');
+  const tree = join(tmp.path, 'tree');
+  let n = 0;
+
+  beforeAll(() => {
+    requireTools('mke2fs', 'debugfs', 'e2fsck', 'truncate');
+    mkdirSync(join(tree, 'etc/sub'), { recursive: true });
+    mkdirSync(join(tree, 'many'), { recursive: true });
+    writeFileSync(join(tree, 'etc/hostname'), 'guest\n');
+    writeFileSync(join(tree, 'etc/sub/deep'), 'deep\n');
+    for (let i = 0; i < 300; i++) writeFileSync(join(tree, 'many', `name-${i}-padding-padding`), `${i}\n`);
+    writeFileSync(join(tree, 'data'), Buffer.alloc(200_000, 0x61));
+    writeFileSync(join(tree, 'block'), Buffer.alloc(4096, 0x62));
+    // Islands with holes: a depth-1 extent tree on ext4, indirect blocks on ext2.
+    const fd = openSync(join(tree, 'sparse'), 'w');
+    for (let i = 0; i < 12; i++) writeSync(fd, Buffer.alloc(3000, 0x41 + i), 0, 3000, i * 100_000);
+    closeSync(fd);
+    symlinkSync('etc/hostname', join(tree, 'fast'));
+    symlinkSync(`/etc/${'sub/../'.repeat(12)}hostname`, join(tree, 'slow'));
+  });
+  afterAll(() => tmp.cleanup());
+
+  function make(args: string[], size = 16 * MiB): string {
+    const img = join(tmp.path, `img-${n++}.img`);
+    writeFileSync(img, '');
+    exec('truncate', ['-s', String(size), img]);
+    exec('mke2fs', ['-q', '-F', ...args, '-d', tree, img]);
+    return img;
+  }
+
+  describe('feature variants read exactly as libext2fs reads them', () => {
+    const variants: Array<[string, string[]]> = [
+      ['ext4 without journal', ['-t', 'ext4', '-O', '^has_journal']],
+      ['ext4 with 128-byte inodes', ['-t', 'ext4', '-I', '128']],
+      ['ext4 metadata_csum without dir_index', ['-t', 'ext4', '-O', 'metadata_csum,^dir_index']],
+      ['ext4 meta_bg', ['-t', 'ext4', '-O', 'meta_bg,^resize_inode']],
+      ['ext4 uninit_bg without metadata_csum', ['-t', 'ext4', '-O', '^metadata_csum,uninit_bg']],
+      ['ext4 2 KiB blocks, few inodes', ['-t', 'ext4', '-b', '2048', '-N', '600']],
+      ['ext3 128-byte inodes', ['-t', 'ext3', '-I', '128', '-b', '1024']],
+    ];
+    for (const [name, args] of variants) {
+      it(name, async () => {
+        const img = make(args);
+        // e2fsck -fyD hashes /many where dir_index is on; exit 1 means "modified".
+        expect([0, 1]).toContain(spawnSync('e2fsck', ['-fyD', img]).status);
+        await withFs(img, async (fs) => {
+          const { seen, errors } = await compareWithLibext2fs(fs);
+          expect(errors).toEqual([]);
+          expect(seen.length).toBeGreaterThan(300);
+          for (const path of ['/data', '/sparse', '/block', '/etc/sub/deep']) {
+            const st = await fs.stat(path);
+            expect(Buffer.from(await fs.readFile(path)).equals(Buffer.from(await libRead(fs, path, st.size))), path).toBe(true);
+          }
+          expect(new TextDecoder().decode(await fs.readFile('/slow'))).toBe('guest\n');
+          if (!name.includes('meta_bg')) expect(fs.mappedReads).toBeGreaterThan(0);
+        });
+      });
+    }
+  });
+
+  // The ext2fs package's libext2fs build refuses to mount these (debugfs 1.47 reads them); the view
+  // must say so with a coded error rather than guess.
+  for (const [name, args] of [
+    ['bigalloc', ['-t', 'ext4', '-O', 'bigalloc', '-C', '16384']],
+    ['64 KiB blocks', ['-t', 'ext4', '-b', '65536']],
+  ] as const) {
+    it(`ext4 ${name}: refused with a coded error`, async () => {
+      const img = make([...args], 64 * MiB);
+      expect(debugfs(img, 'cat /etc/hostname')).toContain('guest');
+      await expect(withFs(img, async () => undefined)).rejects.toMatchObject({ code: 'E_FS_CORRUPT' });
+    });
+  }
+
+  /** Byte offset of the directory entry `name` in directory `dir`'s first block. */
+  function direntOffset(img: string, dir: string, name: string): number {
+    const bs = Number(/Block size:\s+(\d+)/.exec(debugfs(img, 'stats'))?.[1]);
+    const block = blocksOf(img, dir)[0] as number;
+    const bytes = peek(img, block * bs, bs);
+    const at = bytes.indexOf(Buffer.from(name));
+    if (at < 8) throw new Error(`${name} not in ${dir}'s first block`);
+    return block * bs + at - 8;
+  }
+
+  const ext4 = ['-t', 'ext4', '-b', '4096'];
+  const ext4NoCsum = ['-t', 'ext4', '-b', '4096', '-O', '^metadata_csum,^dir_index'];
+  const ext2 = ['-t', 'ext2', '-b', '4096'];
+  const cases: Array<{ name: string; args: string[]; damage: (img: string) => void; check?: (fs: Opened, img: string) => Promise<void> }> = [
+    {
+      name: 'a hard-linked directory cycle (/etc/sub/loop is /etc)',
+      args: ext4,
+      damage: (img) => debugfs(img, 'link /etc /etc/sub/loop', true),
+      check: async (fs) => {
+        const ours = await fs.lstat('/etc/sub/loop/sub/loop/sub/loop/hostname');
+        expect(ours.ino).toBe(((await fs.fs.promises.lstat('/etc/sub/loop/sub/loop/sub/loop/hostname')) as { ino: number }).ino);
+      },
+    },
+    { name: 'a dirent with rec_len 0', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname') + 4, u16(0)) },
+    { name: 'a dirent with an odd rec_len', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname') + 4, u16(13)) },
+    { name: 'a dirent with rec_len past the block', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname') + 4, u16(0xfff0)) },
+    { name: 'a dirent naming an inode past s_inodes_count', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname'), u32(0x7fff_fff0)) },
+    { name: 'a dirent naming inode 1 (bad blocks)', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname'), u32(1)) },
+    { name: "'..' pointing elsewhere", args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc/sub', '..'), u32(inodeOf(img, '/many'))) },
+    { name: "a name containing '/'", args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname') + 8 + 4, Buffer.from('/')) },
+    { name: 'a name containing NUL', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname') + 8 + 4, [0]) },
+    {
+      // The last entry ('sub', whose rec_len runs to the block's end) renamed to 'hostname'.
+      name: 'a duplicated name',
+      args: ext4NoCsum,
+      damage: (img) => {
+        const at = direntOffset(img, '/etc', 'sub');
+        patch(img, at + 6, [8]);
+        patch(img, at + 8, Buffer.from('hostname'));
+      },
+    },
+    { name: 'a slow symlink longer than a block', args: ext4, damage: (img) => debugfs(img, 'sif /slow size 8192', true) },
+    { name: 'a fast symlink of size 0', args: ext4, damage: (img) => debugfs(img, 'sif /fast size 0', true) },
+    { name: 'a fast symlink claiming 60 bytes (now a slow one)', args: ext4, damage: (img) => debugfs(img, 'sif /fast size 60', true) },
+    { name: 'a directory of 1 GiB that is all holes but its first block', args: ext4, damage: (img) => debugfs(img, 'sif /etc size 0x40000000', true) },
+    { name: 'a directory of 2^40 bytes', args: ext2, damage: (img) => debugfs(img, 'sif /etc size 0x10000000000', true) },
+    {
+      name: 'a hashed directory whose i_size stops before its last blocks',
+      args: ext4,
+      damage: (img) => {
+        expect([0, 1]).toContain(spawnSync('e2fsck', ['-fyD', img]).status);
+        debugfs(img, 'sif /many size 4096', true);
+      },
+    },
+    { name: 'an extent beyond the filesystem', args: ext4, damage: (img) => debugfs(img, 'sif /data block[5] 0x0fffff00', true) },
+    { name: 'an extent over the superblock', args: ext4, damage: (img) => debugfs(img, 'sif /data block[5] 0', true) },
+    { name: 'an unwritten extent', args: ext4, damage: (img) => debugfs(img, `sif /block block[4] ${0x8001}`, true) },
+    { name: 'extents past i_size', args: ext4, damage: (img) => debugfs(img, 'sif /data size 100', true) },
+    {
+      name: 'an extent index pointing at the inode table',
+      args: ext4,
+      damage: (img) => {
+        const table = Number(/Inode table at (\d+)/.exec(debugfs(img, 'stats'))?.[1]);
+        debugfs(img, `sif /sparse block[4] ${table}`, true);
+      },
+    },
+    {
+      name: 'an extent index whose range disagrees with its leaf',
+      args: ext4,
+      damage: (img) => debugfs(img, 'sif /sparse block[3] 20', true),
+      check: async (fs) => {
+        const st = await fs.stat('/sparse');
+        const lib = await settle(libRead(fs, '/sparse', st.size));
+        const ours = await settle(fs.readFile('/sparse'));
+        if (ours.ok && lib.ok) expect(Buffer.from(ours.value).equals(Buffer.from(lib.value))).toBe(true);
+        else if (!ours.ok) expectCoded(ours.error, 'read /sparse');
+      },
+    },
+    {
+      name: 'an extent leaf turned into an index pointing at itself',
+      args: ext4NoCsum,
+      damage: (img) => {
+        const leaf = Number(/\s0\/\s*1\s+1\/\s*1\s+\d+\s*-\s*\d+\s+(\d+)/.exec(debugfs(img, 'ex /sparse'))?.[1]);
+        expect(leaf).toBeGreaterThan(0);
+        // depth 1, first entry an index (ei_block 0, ei_leaf = the leaf itself); root's depth 2.
+        patch(img, leaf * 4096 + 6, u16(1));
+        patch(img, leaf * 4096 + 12, Buffer.concat([u32(0), u32(leaf), u16(0)]));
+        debugfs(img, `sif /sparse block[1] ${0x2_0004}`, true);
+      },
+    },
+    {
+      name: 'an indirect block pointing at the group descriptors',
+      args: ext2,
+      damage: (img) => debugfs(img, 'sif /data block[IND] 1', true),
+    },
+    {
+      name: 'a triple-indirect block that points at itself at every level, 2^42 bytes long',
+      args: ext2,
+      damage: (img) => {
+        const self = blocksOf(img, '/block')[0] as number;
+        patch(img, self * 4096, Buffer.concat(Array.from({ length: 1024 }, () => u32(self))));
+        debugfs(img, `sif /data block[TIND] ${self}`, true);
+        debugfs(img, 'sif /data size 0x40000000000', true);
+      },
+      check: async (fs) => {
+        const st = await fs.stat('/data');
+        expect(st.size).toBe(2 ** 42);
+        const file = await settle(fs.openFile('/data'));
+        if (file.ok) {
+          // Past the direct and indirect blocks: the self-pointing block as data, as libext2fs reads it.
+          const at = 2 ** 41;
+          const ours = Buffer.from(await file.value.read(at, 16));
+          const fd = await new Promise<number>((res, rej) => (fs as unknown as { fs: { open: (p: string, f: number, m: number, cb: (e: Error | null, fd: number) => void) => void } }).fs.open('/data', 0o1000000, 0, (e, d) => (e ? rej(e) : res(d))));
+          const theirs = Buffer.alloc(16);
+          await (fs.fs.promises as unknown as { read(fd: number, b: Uint8Array, o: number, l: number, p: number): Promise<unknown> }).read(fd, theirs, 0, 16, at);
+          expect(ours.equals(theirs)).toBe(true);
+          await file.value.close();
+        } else expectCoded(file.error, 'open /data');
+      },
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, { timeout: 30_000 }, async () => {
+      const img = make(c.args);
+      c.damage(img);
+      const started = Date.now();
+      await withFs(img, async (fs) => {
+        await compareWithLibext2fs(fs);
+        await c.check?.(fs, img);
+      });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+  }
+
+  it('-I 128: owners above 65535 and no i_extra checksum half', async () => {
+    const owned = join(tmp.path, 'owned-tree');
+    mkdirSync(owned, { recursive: true });
+    writeFileSync(join(owned, 'f'), 'x');
+    const img = join(tmp.path, 'owned.img');
+    writeFileSync(img, '');
+    exec('truncate', ['-s', '8M', img]);
+    exec('mke2fs', ['-q', '-F', '-t', 'ext4', '-I', '128', '-d', owned, img]);
+    debugfs(img, 'sif /f uid 0x12345', true);
+    debugfs(img, 'sif /f gid 0x23456', true);
+    expect(spawnSync('e2fsck', ['-fn', img]).status).toBe(0);
+    await withFs(img, async (fs) => {
+      expect(await fs.stat('/f')).toMatchObject({ uid: 0x12345, gid: 0x23456 });
+    });
+  });
+});
