@@ -17,6 +17,15 @@ const CACHE_ENTRIES = 4096;
 const decoder = new TextDecoder('utf-8');
 
 /**
+ * A link target ends at its first NUL, as libext2fs (a C string) and the kernel's path walk read it:
+ * an old-style slow symlink under 60 bytes, read by the size rule as a fast one, holds block numbers.
+ */
+function linkTarget(bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  return decoder.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+}
+
+/**
  * Path lookups, stats, listings and symlinks of an ext filesystem read by xenkit from inodes and
  * directory blocks (`ext-map.ts`, `ext-dir.ts`). Every answer is either exactly what the structures
  * say, or DECLINED — for a filesystem or inode this reader does not handle, or a structure it cannot
@@ -62,12 +71,12 @@ export class ExtDirectReader {
   async readlink(canonical: string): Promise<Answer<string>> {
     const inode = await this.inode(canonical);
     if (inode === DECLINED || inode === null || (inode.mode & 0o170000) !== 0o120000 || inode.flags & FL_INLINE_DATA) return DECLINED;
-    if (inode.size > 0 && inode.size < FAST_SYMLINK_MAX) return decoder.decode(inode.iblock.subarray(0, inode.size));
+    if (inode.size > 0 && inode.size < FAST_SYMLINK_MAX) return linkTarget(inode.iblock.subarray(0, inode.size));
     const map = await this.map(canonical, inode);
     if (map === DECLINED || map.runs.length === 0 || inode.size > this.geometry.blockSize) return DECLINED;
     const run = map.runs[0] as MappedInode['runs'][number];
     if (run.physical === null) return DECLINED;
-    return decoder.decode(await this.view.read(run.physical * this.geometry.blockSize, inode.size));
+    return linkTarget(await this.view.read(run.physical * this.geometry.blockSize, inode.size));
   }
 
   /** The block map of a regular file at a canonical path. */

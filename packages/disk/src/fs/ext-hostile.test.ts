@@ -357,6 +357,28 @@ describe('ext reader on hostile images', () => {
         } else expectCoded(file.error, 'open /data');
       },
     },
+    { name: 'an old-style slow symlink shorter than 60 bytes', args: ext4, damage: (img) => debugfs(img, 'sif /slow size 10', true) },
+    { name: 'a fast symlink flagged encrypted', args: ext4, damage: (img) => debugfs(img, `sif /fast flags ${0x800}`, true) },
+    { name: 'a file flagged inline_data on a filesystem without it', args: ext4, damage: (img) => debugfs(img, `sif /data flags ${0x10000000}`, true) },
+    { name: 'a directory flagged casefold', args: ext4, damage: (img) => debugfs(img, `sif /etc flags ${0x40000000 | 0x80000}`, true) },
+    { name: 'a file flagged as a directory', args: ext4, damage: (img) => debugfs(img, `sif /data mode ${0o40755}`, true) },
+    { name: 'a directory flagged as a regular file', args: ext4, damage: (img) => debugfs(img, `sif /etc mode ${0o100644}`, true) },
+    { name: 'a dirent naming a cleared inode', args: ext4, damage: (img) => debugfs(img, 'clri /etc/hostname', true) },
+    { name: 'an i_extra_isize larger than the inode', args: ext4, damage: (img) => debugfs(img, 'sif /data extra_isize 200', true) },
+    { name: 'an extent tree claiming depth 6', args: ext4, damage: (img) => debugfs(img, `sif /data block[1] ${(6 << 16) | 4}`, true) },
+    {
+      name: 'symlinks that loop or climb above the root',
+      args: ext4,
+      damage: (img) => {
+        debugfs(img, 'symlink /etc/a /etc/b', true);
+        debugfs(img, 'symlink /etc/b /etc/a', true);
+        debugfs(img, 'symlink /etc/up ../../../../../../etc/hostname', true);
+      },
+      check: async (fs) => {
+        await expect(fs.readFile('/etc/a')).rejects.toMatchObject({ code: 'E_FS_SYMLINK_LOOP' });
+        expect(new TextDecoder().decode(await fs.readFile('/etc/up'))).toBe('guest\n');
+      },
+    },
   ];
 
   for (const c of cases) {
