@@ -1,6 +1,6 @@
 import { KernelError } from '../errors.js';
 import type { KernelImage } from '../image.js';
-import { checkLegacyMagic, legacyWord, LZ4_BLOCK_MAX, lz4BlockSize, lz4LegacyBlocks, lz4Resume } from './lz4.js';
+import { checkLegacyMagic, legacyWord, lz4BlockSize, lz4LegacyBlocks, lz4Resume } from './lz4.js';
 
 /**
  * Random access into an LZ4 legacy payload. Its blocks are independent, so the ELF reader's few ranges
@@ -157,10 +157,12 @@ export class Lz4SeekableImage implements KernelImage {
   private decode(i: number, upTo: number): Uint8Array {
     const b = this.blocks[i] as Block;
     if (b.cut) this.truncated(b);
-    b.out ??= new Uint8Array(LZ4_BLOCK_MAX);
+    // Exactly the block's size, known from its sequence headers: a block may hold far less than the
+    // 8 MiB maximum, and a payload of thousands of 1-byte blocks must not cost 8 MiB apiece.
+    b.out ??= new Uint8Array(this.sizeOf(b));
     const before = b.at.op;
     // Decode a little past the request so neighbouring reads do not resume for a few bytes each.
-    lz4Resume(b.src, b.start, b.end, b.out, this.label, b.at, Math.min(LZ4_BLOCK_MAX, upTo + (64 << 10)));
+    lz4Resume(b.src, b.start, b.end, b.out, this.label, b.at, Math.min(b.out.length, upTo + (64 << 10)));
     this.produced += b.at.op - before;
     if (b.at.ip >= b.end) b.size = b.at.op;
     return b.out.subarray(0, b.at.op);
