@@ -113,8 +113,17 @@ async function compareWithLibext2fs(fs: Opened, maxDepth = 6): Promise<{ seen: s
       }
       if (process.env.HOSTILE_DEBUG && !their.ok) note('DISAGREE lstat', path, 'ours ok, lib:', String(their.error));
       if (their.ok) {
-        const t = their.value as { mode: number; size: number; ino: number; nlink: number };
-        expect({ mode: st.value.mode, size: st.value.size, ino: st.value.ino, nlink: st.value.nlink }, `lstat ${path}`).toEqual({ mode: t.mode, size: t.size, ino: t.ino, nlink: t.nlink });
+        const t = their.value as { mode: number; size: number; ino: number; nlink: number; uid: number; gid: number; mtime: Date };
+        // node-ext2fs's glue returns only i_uid/i_gid's low 16 bits.
+        expect({ mode: st.value.mode, size: st.value.size, ino: st.value.ino, nlink: st.value.nlink, uid: st.value.uid & 0xffff, gid: st.value.gid & 0xffff, mtimeMs: st.value.mtimeMs }, `lstat ${path}`).toEqual({
+          mode: t.mode,
+          size: t.size,
+          ino: t.ino,
+          nlink: t.nlink,
+          uid: t.uid,
+          gid: t.gid,
+          mtimeMs: t.mtime.getTime(),
+        });
       }
       if (st.value.type === 'symlink') {
         const link = await settle(fs.readlink(path));
@@ -394,6 +403,24 @@ describe('ext reader on hostile images', () => {
       expect(Date.now() - started).toBeLessThan(10_000);
     });
   }
+
+  it('mtimes past 2038 and before 1970 read as debugfs reads them', async () => {
+    const img = make(['-t', 'ext4']);
+    debugfs(img, 'sif /data mtime 20500101000000', true);
+    debugfs(img, 'sif /block mtime @-100000', true);
+    debugfs(img, 'sif /etc/hostname mtime 21060301000000', true);
+    await withFs(img, async (fs) => {
+      for (const path of ['/data', '/block', '/etc/hostname', '/sparse']) {
+        // debugfs: " mtime: 0xSSSSSSSS:EEEEEEEE -- date"; seconds = signed low word + (extra & 3) << 32.
+        const m = /\bmtime: 0x([0-9a-f]{8}):([0-9a-f]{8})/.exec(debugfs(img, `stat ${path}`));
+        expect(m, path).not.toBeNull();
+        const want = (Number.parseInt(m?.[1] as string, 16) | 0) + (Number.parseInt(m?.[2] as string, 16) & 3) * 2 ** 32;
+        expect((await fs.lstat(path)).mtimeMs, path).toBe(want * 1000);
+      }
+      expect(new Date((await fs.lstat('/data')).mtimeMs).toISOString()).toBe('2050-01-01T00:00:00.000Z');
+      expect((await fs.lstat('/block')).mtimeMs).toBe(-100_000_000);
+    });
+  });
 
   it('-I 128: owners above 65535 and no i_extra checksum half', async () => {
     const owned = join(tmp.path, 'owned-tree');

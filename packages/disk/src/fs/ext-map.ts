@@ -166,7 +166,7 @@ export async function readExtInode(view: BlockSource, geo: ExtGeometry, ino: num
     uid: u16le(inode, 0x02) + u16le(inode, 0x78) * 0x10000,
     gid: u16le(inode, 0x18) + u16le(inode, 0x7a) * 0x10000,
     size,
-    mtime: u32le(inode, 0x10) | 0,
+    mtime: mtimeOf(inode, geo.inodeSize),
     links: u16le(inode, 0x1a),
     flags: u32le(inode, 0x20),
     seed,
@@ -195,6 +195,18 @@ export async function mapInodeData(view: BlockSource, geo: ExtGeometry, inode: E
     await walkIndirect(view, geo, inode.iblock, fileBlocks, runs, inode.ino, state);
   }
   return { ...inode, runs: fillHoles(runs, fileBlocks, inode.ino), irregular: state.irregular };
+}
+
+/**
+ * i_mtime (0x10) is signed seconds; in a large inode whose i_extra_isize reaches i_mtime_extra (0x88),
+ * that word's low 2 bits extend it past 2038 (ext4_decode_extra_time; debugfs prints the same date).
+ */
+function mtimeOf(inode: Uint8Array, inodeSize: number): number {
+  const base = u32le(inode, 0x10) | 0;
+  if (inodeSize <= GOOD_OLD_INODE_SIZE) return base;
+  const extraIsize = u16le(inode, 0x80);
+  if (extraIsize < 0x8c - GOOD_OLD_INODE_SIZE || GOOD_OLD_INODE_SIZE + extraIsize > inodeSize) return base;
+  return base + (u32le(inode, 0x88) & 3) * 0x1_0000_0000;
 }
 
 function le32(n: number): Uint8Array {
