@@ -275,8 +275,15 @@ describe('ext reader on hostile images', () => {
     { name: 'a dirent naming an inode past s_inodes_count', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname'), u32(0x7fff_fff0)) },
     { name: 'a dirent naming inode 1 (bad blocks)', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname'), u32(1)) },
     { name: "'..' pointing elsewhere", args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc/sub', '..'), u32(inodeOf(img, '/many'))) },
-    { name: "a name containing '/'", args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname') + 8 + 4, Buffer.from('/')) },
-    { name: 'a name containing NUL', args: ext4NoCsum, damage: (img) => patch(img, direntOffset(img, '/etc', 'hostname') + 8 + 4, [0]) },
+    ...(['/', '\0'] as const).map((c) => ({
+      name: `a name containing ${JSON.stringify(c)}: the listing is refused, as the kernel refuses it`,
+      args: ext4NoCsum,
+      damage: (img: string) => patch(img, direntOffset(img, '/etc', 'hostname') + 8 + 4, Buffer.from(c)),
+      check: async (fs: Opened) => {
+        await expect(fs.readdir('/etc')).rejects.toMatchObject({ code: 'E_FS_CORRUPT' });
+        expect((await fs.lstat('/etc/sub/deep')).type).toBe('file');
+      },
+    })),
     {
       // The last entry ('sub', whose rec_len runs to the block's end) renamed to 'hostname'.
       name: 'a duplicated name',

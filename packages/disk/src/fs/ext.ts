@@ -264,6 +264,15 @@ class ExtFileSystem extends ResolvingFileSystem {
     if (known) return [...known];
     const own = await this.own(canonical, () => this.direct.readdir(canonical));
     const names = own !== DECLINED ? own : await this.call(canonical, () => this.fs.promises.readdir(canonical));
+    // A name with '/' or NUL is no name a path can reach, and joined onto its directory it would name
+    // another file: the kernel's readdir refuses such an entry (EUCLEAN), and so does this one.
+    const bad = names.find((n) => n.includes('/') || n.includes('\0'));
+    if (bad !== undefined) {
+      throw new FsError('E_FS_CORRUPT', `${this.description}: directory ${canonical} holds an entry named ${JSON.stringify(bad)}, which no path can name`, {
+        path: canonical,
+        fs: this.description,
+      });
+    }
     if (this.listings.size >= LISTING_CACHE_ENTRIES) this.listings.clear();
     this.listings.set(canonical, new Set(names));
     return names;
