@@ -26,8 +26,10 @@ export function buildExtCorpus(): Uint8Array[] {
     return [
       ['ext4', []],
       ['ext2', ['-b', '1024']],
-    ].map(([fs, args]) => {
-      const path = join(tmp.path, `${fs}.img`);
+      // Without checksums most mutations reach xenkit's own parsers instead of being caught by a crc.
+      ['ext4', ['-O', '^metadata_csum', '-b', '1024']],
+    ].map(([fs, args], i) => {
+      const path = join(tmp.path, `${fs}-${i}.img`);
       exec('truncate', ['-s', '4M', path]);
       makeFs(path, 0, 4 * MiB, { fs: fs as 'ext4' | 'ext2', tree, mkfsArgs: args as string[] }, tmp.path);
       return new Uint8Array(readFileSync(path));
