@@ -3,7 +3,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readSync, symlinkSync, 
 import { join } from 'node:path';
 import { XenkitError } from '@xenkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exec, requireTools, tempDir } from '@xenkit/fixtures';
+import { exec, requireTools, rng, tempDir } from '@xenkit/fixtures';
 import { RawSource } from '../block/raw.js';
 import { openExtFileSystem } from './ext.js';
 import type { ReadOnlyFileSystem } from './types.js';
@@ -427,6 +427,39 @@ describe('ext reader on hostile images', () => {
       expect(new Date((await fs.lstat('/data')).mtimeMs).toISOString()).toBe('2050-01-01T00:00:00.000Z');
       expect((await fs.lstat('/block')).mtimeMs).toBe(-100_000_000);
     });
+  });
+
+  // Random damage where xenkit's own parsers see it (no checksums to catch it first): wherever both
+  // readers answer, they must answer alike; xenkit's failures must be coded.
+  it('mutated checksum-less images: xenkit and libext2fs agree wherever both answer', { timeout: 120_000 }, async () => {
+    const iterations = Number(process.env.HOSTILE_ITERATIONS ?? 30);
+    const base = make(['-t', 'ext4', '-b', '1024', '-O', '^metadata_csum', '-I', '256'], 4 * MiB);
+    const pristine = peek(base, 0, 4 * MiB);
+    const random = rng(20261126);
+    // The used part of group 0's inode table, the directories' blocks and /sparse's map blocks.
+    const table = Number(/inode table at (\d+)/i.exec(debugfs(base, 'stats'))?.[1]);
+    const targets: Array<[number, number]> = [[table * 1024, 400 * 256]];
+    for (const path of ['/', '/etc', '/etc/sub', '/many', '/sparse']) for (const b of blocksOf(base, path)) targets.push([b * 1024, 1024]);
+    let compared = 0;
+    for (let i = 0; i < iterations; i++) {
+      const img = join(tmp.path, 'mutated.img');
+      const bytes = Buffer.from(pristine);
+      for (let k = 1 + random.int(8); k > 0; k--) {
+        const [at, length] = targets[random.int(targets.length)] as [number, number];
+        bytes[at + random.int(length)] = random.int(256);
+      }
+      writeFileSync(img, bytes);
+      const opened = await settle(
+        withFs(img, async (fs) => {
+          await compareWithLibext2fs(fs, 3);
+          compared++;
+        }),
+      );
+      if (!opened.ok && !(opened.error instanceof XenkitError)) throw new Error(`iteration ${i}: ${String((opened.error as Error).stack)}`);
+      if (!opened.ok && process.env.HOSTILE_DEBUG && (opened.error as Error).name === 'AssertionError') note('MUTATION', i, String(opened.error));
+      if (!opened.ok && (opened.error as Error).name === 'AssertionError') throw opened.error;
+    }
+    expect(compared).toBeGreaterThan(iterations / 4);
   });
 
   it('-I 128: owners above 65535 and no i_extra checksum half', async () => {
