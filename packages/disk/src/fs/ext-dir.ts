@@ -41,6 +41,35 @@ export async function readExtDirectory(view: BlockSource, geo: ExtGeometry, dir:
   return entries;
 }
 
+/**
+ * The checksum of an htree index block (ext2fs_dx_csum / ext4_dx_csum). The root starts with '.'
+ * (rec_len 12) and '..' (rec_len block − 12), then dx_root_info (reserved_zero u32, hash_version u8,
+ * info_length u8 = 8, …), count/limit at byte 32; an interior node with one empty entry spanning the
+ * block, count/limit at byte 8. Then limit × 8-byte entries, and right after them the dx tail
+ * (reserved u32, crc32c(seed, block[0, count_offset + count × 8], tail's first 4 bytes, 4 zero bytes)).
+ */
+function dxChecksumOk(block: Uint8Array, seed: number): boolean {
+  const bs = block.length;
+  let countOffset: number;
+  if (recLenOf(block, 0) === bs && block[6] === 0) countOffset = 8;
+  else if (recLenOf(block, 0) === 12 && recLenOf(block, 12) === bs - 12 && u32le(block, 24) === 0 && block[29] === 8) countOffset = 32;
+  else return false;
+  const limit = u16le(block, countOffset);
+  const count = u16le(block, countOffset + 2);
+  const tail = countOffset + limit * 8;
+  if (count > limit || tail + 8 > bs) return false;
+  let c = crc32cUpdate(seed, block, 0, countOffset + count * 8);
+  c = crc32cUpdate(c, block, tail, tail + 4);
+  c = crc32cUpdate(c, new Uint8Array(4));
+  return c === u32le(block, tail + 4);
+}
+
+/** A dirent's rec_len; 64 KiB blocks store a whole-block record as 0 or 65535 (ext4_rec_len_from_disk). */
+function recLenOf(block: Uint8Array, at: number): number {
+  const raw = u16le(block, at + 4);
+  return block.length === 65536 && (raw === 0 || raw === 65535) ? 65536 : raw;
+}
+
 function parseBlock(block: Uint8Array, logical: number, dir: ExtInode, geo: ExtGeometry, entries: Map<string, number>): void {
   const bs = block.length;
   let end = bs;
@@ -50,17 +79,18 @@ function parseBlock(block: Uint8Array, logical: number, dir: ExtInode, geo: ExtG
     if (dir.seed !== null && crc32cUpdate(dir.seed, block, 0, end) !== u32le(block, bs - TAIL + 8)) {
       throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical} fails its checksum`);
     }
-  } else if (dir.seed !== null && !(dir.flags & FL_INDEX)) {
-    // With metadata_csum every block of a linear directory carries the tail.
-    throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical} has no checksum tail`);
+  } else if (dir.seed !== null) {
+    // With metadata_csum every leaf block carries the tail, and a hashed directory's index blocks
+    // (which the walk below sees as empty entries) a dx tail: libext2fs refuses to list a directory
+    // whose index fails its checksum, so this reader must not list it either.
+    if (!(dir.flags & FL_INDEX)) throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical} has no checksum tail`);
+    if (!dxChecksumOk(block, dir.seed)) throw new ExtMapCorrupt(`directory inode ${dir.ino} index block ${logical} fails its checksum`);
   }
   let at = 0;
   while (at < end) {
     if (at + 8 > end) throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical}: entry header past the block end`);
     const ino = u32le(block, at);
-    let recLen = u16le(block, at + 4);
-    // 64 KiB blocks store a whole-block record as 0 or 65535 (ext4_rec_len_from_disk).
-    if (bs === 65536 && (recLen === 0 || recLen === 65535)) recLen = 65536;
+    const recLen = recLenOf(block, at);
     const nameLen = block[at + 6] as number;
     if (recLen < 8 || recLen % 4 !== 0 || at + recLen > end || 8 + nameLen > recLen) {
       throw new ExtMapCorrupt(`directory inode ${dir.ino} block ${logical}: bad entry at ${at} (rec_len ${recLen}, name_len ${nameLen})`);

@@ -307,6 +307,31 @@ describe('ext reader on hostile images', () => {
         debugfs(img, 'sif /many size 4096', true);
       },
     },
+    {
+      name: "a hashed directory's index root with a bad checksum",
+      args: ext4,
+      damage: (img) => {
+        expect([0, 1]).toContain(spawnSync('e2fsck', ['-fyD', img]).status);
+        const root = blocksOf(img, '/many')[0] as number;
+        // dx_root: '.' (12 bytes), '..' then dx_root_info at 0x18 and the count/limit + entries at 0x20.
+        const at = root * 4096 + 0x2c;
+        patch(img, at, [(peek(img, at, 1)[0] as number) ^ 0x55]);
+      },
+      // libext2fs (and debugfs's ls) refuse the directory; so must xenkit, with a coded error.
+      check: async (fs) => {
+        await expect(fs.fs.promises.readdir('/many')).rejects.toThrow();
+        await expect(fs.readdir('/many')).rejects.toMatchObject({ code: 'E_FS_CORRUPT' });
+      },
+    },
+    {
+      name: "a hashed directory's leaf block with a bad checksum",
+      args: ext4,
+      damage: (img) => {
+        expect([0, 1]).toContain(spawnSync('e2fsck', ['-fyD', img]).status);
+        const leaf = blocksOf(img, '/many')[1] as number;
+        patch(img, leaf * 4096 + 20, Buffer.from('X'));
+      },
+    },
     { name: 'an extent beyond the filesystem', args: ext4, damage: (img) => debugfs(img, 'sif /data block[5] 0x0fffff00', true) },
     { name: 'an extent over the superblock', args: ext4, damage: (img) => debugfs(img, 'sif /data block[5] 0', true) },
     { name: 'an unwritten extent', args: ext4, damage: (img) => debugfs(img, `sif /block block[4] ${0x8001}`, true) },
