@@ -406,6 +406,15 @@ describe('ext reader on hostile images', () => {
     { name: 'a directory flagged as a regular file', args: ext4, damage: (img) => debugfs(img, `sif /etc mode ${0o100644}`, true) },
     { name: 'a dirent naming a cleared inode', args: ext4, damage: (img) => debugfs(img, 'clri /etc/hostname', true) },
     { name: 'an i_extra_isize larger than the inode', args: ext4, damage: (img) => debugfs(img, 'sif /data extra_isize 200', true) },
+    {
+      name: 'an extent root claiming room for 1 entry (libext2fs: 2 to 4)',
+      args: ext4,
+      damage: (img) => debugfs(img, `sif /data block[1] ${1}`, true),
+      check: async (fs) => {
+        await expect(libRead(fs, '/data', 200_000)).rejects.toThrow();
+        await expect(fs.readFile('/data')).rejects.toMatchObject({ code: 'E_FS_CORRUPT' });
+      },
+    },
     { name: 'an extent tree claiming depth 6', args: ext4, damage: (img) => debugfs(img, `sif /data block[1] ${(6 << 16) | 4}`, true) },
     {
       name: 'symlinks that loop or climb above the root',

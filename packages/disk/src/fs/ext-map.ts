@@ -269,7 +269,10 @@ async function walkExtents(
   const entries = u16le(node, 2);
   const max = u16le(node, 4);
   const depth = u16le(node, 6);
-  if (entries > max || 12 + 12 * max > node.length) throw new ExtMapCorrupt(`inode ${ino}: extent node claims ${entries}/${max} entries`);
+  // ext2fs_extent_header_verify's rule: eh_max is the node's capacity, or up to 2 less (room for a
+  // tail); libext2fs refuses any other header, so reading past one would answer where it says no.
+  const capacity = Math.floor((node.length - 12) / 12);
+  if (entries > max || max > capacity || max < capacity - 2) throw new ExtMapCorrupt(`inode ${ino}: extent node claims ${entries}/${max} entries`);
   if (depth > MAX_DEPTH || (parentDepth >= 0 && depth !== parentDepth - 1)) throw new ExtMapCorrupt(`inode ${ino}: extent tree depth ${depth} is inconsistent`);
   if (depth === 0) {
     for (let i = 0; i < entries; i++) {
