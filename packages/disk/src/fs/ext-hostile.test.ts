@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XenkitError } from '@xenkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,8 +64,9 @@ const u16 = (n: number) => {
   return b;
 };
 
+/** HOSTILE_DEBUG=1: where the readers differ (or xenkit errs), for a person to read; no assertion. */
 function note(...what: unknown[]): void {
-  appendFileSync('/tmp/disagree.log', `${what.map((w) => String(w instanceof Object && 'ok' in w ? JSON.stringify(w) : w)).join(' ')}\n`);
+  appendFileSync(join(tmpdir(), 'xenkit-ext-hostile.log'), `${what.map((w) => String(w instanceof Object && 'ok' in w ? JSON.stringify(w) : w)).join(' ')}\n`);
 }
 
 async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {

@@ -5,11 +5,11 @@ import { crc32cUpdate } from './crc32c.js';
 /**
  * Where an ext2/3/4 file's bytes lie on its volume, read from the inode's block map (extent tree or
  * ext2/3 indirect blocks) so that a large file is read in a few big reads instead of libext2fs's one
- * block per call (a 14 MB kernel: ~3,500 round trips through the WASM glue → 2–5 reads). libext2fs
- * stays the reader of directories, names and inodes' metadata; this maps data only, and declines
- * (returns null) whatever it does not handle — inline data, encryption, meta_bg — so the caller falls
- * back to libext2fs. Every structure is bounds-checked and, with metadata_csum, checksum-verified; the
- * caller also checks the inode's mode and size against libext2fs's own stat.
+ * block per call (a 14 MB kernel: ~3,500 round trips through the WASM glue → 2–5 reads). It also
+ * reads inodes for `ext-direct.ts`. It declines (returns null) whatever it does not handle — inline
+ * data, encryption, meta_bg — and throws ExtMapCorrupt for what it cannot trust (a bad checksum, a
+ * cycle, a map larger than its bounds), so the caller falls back to libext2fs, which then gives the
+ * answer or the error. Every structure is bounds-checked and, with metadata_csum, checksum-verified.
  *
  * Superblock (volume byte 1024), Documentation/filesystems/ext4/super.rst:
  *   0x04 blocks_count_lo | 0x14 first_data_block | 0x18 log_block_size | 0x20 blocks_per_group
