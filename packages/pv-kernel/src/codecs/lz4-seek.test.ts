@@ -36,6 +36,13 @@ describe('LZ4 legacy payloads read block by block', () => {
     });
   }
 
+  it('an empty or reversed range is empty, not a RangeError', async () => {
+    const { payload } = tinyBlocks(10);
+    const image = new Lz4SeekableImage(payload, 1 << 30, 'reversed');
+    expect((await image.range(5, 5))?.length).toBe(0);
+    expect((await image.range(8, 3))?.length).toBe(0);
+  });
+
   it('a block cut by the end of the payload is a coded error', async () => {
     const { payload } = tinyBlocks(3);
     const cut = payload.subarray(0, payload.length - 1);

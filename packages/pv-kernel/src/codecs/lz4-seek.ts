@@ -172,6 +172,9 @@ export class Lz4SeekableImage implements KernelImage {
     if (end > this.limit) {
       throw new KernelError('E_KERNEL_OUTPUT_LIMIT', `${this.label}: bytes ${start}..${end} lie beyond the ${this.limit}-byte decompression limit`, { start, end });
     }
+    // An empty or reversed range (end computed from a damaged header) holds no bytes; without this
+    // the join below would allocate a negative length and throw an uncoded RangeError.
+    if (!(end > start)) return new Uint8Array(0);
     const parts: Uint8Array[] = [];
     let at = start;
     for (let i = 0; at < end; i++) {
