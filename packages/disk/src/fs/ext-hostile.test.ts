@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { XenkitError } from '@xenkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, rng, tempDir } from '@xenkit/fixtures';
-import { RawSource } from '../block/raw.js';
-import { openExtFileSystem } from './ext.js';
+import { withExtImage } from '../test-helpers/ext.js';
 import type { ReadOnlyFileSystem } from './types.js';
 
 // Hostile ext images: mke2fs-made filesystems whose structures are then damaged with debugfs -w or
@@ -155,24 +154,12 @@ async function compareWithLibext2fs(fs: Opened, maxDepth = 6): Promise<{ seen: s
   return { seen, errors };
 }
 
-async function withFs<T>(img: string, fn: (fs: Opened) => Promise<T>): Promise<T> {
-  const src = await RawSource.open(img);
-  try {
-    const fs = (await openExtFileSystem(src)) as Opened;
-    try {
-      return await fn(fs);
-    } finally {
-      await fs.close();
-    }
-  } finally {
-    await src.close();
-  }
-}
-
 /** The bytes libext2fs reads for a path (through the filesystem's own fallback reader). */
 async function libRead(fs: Opened, path: string, size: number): Promise<Uint8Array> {
   return (fs as unknown as { readWhole(p: string, n: number): Promise<Uint8Array> }).readWhole(path, size);
 }
+
+const withFs = <T>(img: string, fn: (fs: Opened) => Promise<T>): Promise<T> => withExtImage<Opened, T>(img, fn);
 
 describe('ext reader on hostile images', () => {
   const tmp = tempDir('xenkit-ext-hostile-');

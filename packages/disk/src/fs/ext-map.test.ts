@@ -4,9 +4,8 @@ import { chownSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec, requireTools, rng, tempDir } from '@xenkit/fixtures';
-import { RawSource } from '../block/raw.js';
+import { withExtImage } from '../test-helpers/ext.js';
 import { FsError } from './errors.js';
-import { openExtFileSystem } from './ext.js';
 import type { ReadOnlyFileSystem } from './types.js';
 
 // Every file of real mke2fs-made filesystems, read through xenkit's block map, must equal what
@@ -22,6 +21,8 @@ const VARIANTS: Array<{ name: string; args: string[]; inline?: number }> = [
   { name: 'ext2-1k', args: ['-t', 'ext2', '-b', '1024'] },
   { name: 'ext4-inline', args: ['-t', 'ext4', '-b', '4096', '-O', 'inline_data'], inline: 2 },
 ];
+
+const withFs = <T>(img: string, fn: (fs: ReadOnlyFileSystem & { mappedReads: number }) => Promise<T>): Promise<T> => withExtImage<ReadOnlyFileSystem & { mappedReads: number }, T>(img, fn);
 
 describe('ext data read through the block map', () => {
   const tmp = tempDir('xenkit-extmap-');
@@ -75,21 +76,7 @@ describe('ext data read through the block map', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  async function withFs<T>(img: string, fn: (fs: ReadOnlyFileSystem & { mappedReads: number }) => Promise<T>): Promise<T> {
-    const src = await RawSource.open(img);
-    try {
-      const fs = (await openExtFileSystem(src)) as ReadOnlyFileSystem & { mappedReads: number };
-      try {
-        return await fn(fs);
-      } finally {
-        await fs.close();
-      }
-    } finally {
-      await src.close();
-    }
-  }
-
-  for (const v of VARIANTS) {
+    for (const v of VARIANTS) {
     it(`${v.name}: every file equals the tree and debugfs's cat`, async () => {
       const img = join(tmp.path, `${v.name}.img`);
       await withFs(img, async (fs) => {

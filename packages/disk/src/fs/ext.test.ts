@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, buildTree, exec, requireTools, splice, tempDir, type BuiltImage } from '@xenkit/fixtures';
 import { RawSource } from '../block/raw.js';
 import { probeDisk } from '../layout/probe-disk.js';
+import { withExtImage } from '../test-helpers/ext.js';
 import { openExtFileSystem } from './ext.js';
 import type { ReadOnlyFileSystem } from './types.js';
 
@@ -44,21 +45,12 @@ describe('openExtFileSystem (libext2fs over a read-only BlockSource view)', () =
   });
   afterAll(() => tmp.cleanup());
 
-  async function withFs<T>(volumeId: string, fn: (fs: ReadOnlyFileSystem) => Promise<T>): Promise<T> {
-    const src = await RawSource.open(img.rawPath);
-    try {
-      const layout = await probeDisk(src);
-      const volume = layout.volumes.find((v) => v.id === volumeId);
+  function withFs<T>(volumeId: string, fn: (fs: ReadOnlyFileSystem) => Promise<T>): Promise<T> {
+    return withExtImage(img.rawPath, fn, async (src) => {
+      const volume = (await probeDisk(src)).volumes.find((v) => v.id === volumeId);
       if (!volume) throw new Error(`no volume ${volumeId}`);
-      const fs = await openExtFileSystem(src, volume);
-      try {
-        return await fn(fs);
-      } finally {
-        await fs.close();
-      }
-    } finally {
-      await src.close();
-    }
+      return volume;
+    });
   }
 
   it('reads files byte-for-byte as debugfs cat prints them, on partitions and on a two-segment LV', async () => {
