@@ -138,13 +138,37 @@ export async function openExtFileSystem(source: BlockSource, volume?: Volume, op
     fs = await module.mount(disk, 0);
   } catch (e) {
     if (isAbort(e)) discardAbortedModule(module);
-    throw new FsError('E_FS_CORRUPT', `${description}: libext2fs cannot open the filesystem (${(e as Error).message}); is it ext2/3/4?`, {
+    const errno = (e as { errno?: number }).errno;
+    const why = errno !== undefined ? LIBEXT2FS_ERRORS[errno] : undefined;
+    throw new FsError('E_FS_CORRUPT', `${description}: libext2fs cannot open the filesystem (${why ?? (e as Error).message}); is it ext2/3/4?`, {
       path: '/',
       fs: description,
+      errno,
     });
   }
   return new ExtFileSystem(module, fs, disk, view, extGeometry(sb), description, options.logger ?? silentLogger);
 }
+
+/**
+ * com_err texts of the libext2fs codes a mount of a damaged or unusual image fails with (EXT2_ET_BASE
+ * 2133571328 + n, lib/ext2fs/ext2_err.et.in); the glue reports only the number. The bundled build
+ * uses 32-bit ("legacy") bitmaps, so it refuses bigalloc, and it fails 64 KiB-block ext4 on its
+ * block bitmap checksum although e2fsck 1.47 passes such a filesystem.
+ */
+const LIBEXT2FS_ERRORS: Record<number, string> = {
+  2133571347: 'bad magic number in super-block',
+  2133571352: 'corrupt group descriptor: bad block for block bitmap',
+  2133571353: 'corrupt group descriptor: bad block for inode bitmap',
+  2133571354: 'corrupt group descriptor: bad block for inode table',
+  2133571364: 'short read',
+  2133571388: 'the superblock is corrupt',
+  2133571395: 'unsupported feature(s)',
+  2133571396: 'unsupported read-only feature(s)',
+  2133571465: 'too large for the legacy bitmaps this libext2fs build uses (bigalloc?)',
+  2133571475: 'inode bitmap checksum does not match',
+  2133571480: 'superblock checksum does not match',
+  2133571484: 'block bitmap checksum does not match (or 64 KiB blocks, which this libext2fs build misreads)',
+};
 
 // Linux open(2) flag values, which libext2fs's glue interprets.
 const O_RDONLY = 0;
