@@ -1,8 +1,9 @@
 import type { Logger } from '@xenkit/core';
 import type { BlockSource } from '../block/types.js';
 import { readExtDirectory } from './ext-dir.js';
-import { ExtMapCorrupt, FL_INLINE_DATA, mapInodeData, readExtInode, type ExtGeometry, type ExtInode, type MappedInode } from './ext-map.js';
-import { fileTypeOfMode, type FileStat } from './types.js';
+import { ExtMapCorrupt, FL_INLINE_DATA, mapInodeData, readExtInode, type DataRun, type ExtGeometry, type ExtInode, type MappedInode } from './ext-map.js';
+import { checkRange } from './resolving.js';
+import { fileTypeOfMode, type FileReader, type FileStat } from './types.js';
 
 /** "Not mine to answer": the caller asks libext2fs instead. */
 export const DECLINED = Symbol('declined');
@@ -123,4 +124,49 @@ export class ExtDirectReader {
       return DECLINED;
     }
   }
+}
+
+/** Ranged reads over a file's block map: each run one read of the volume, holes as zeros. */
+export class MappedFileReader implements FileReader {
+  constructor(
+    private readonly view: BlockSource,
+    private readonly blockSize: number,
+    private readonly runs: DataRun[],
+    readonly size: number,
+    private readonly fs: string,
+    private readonly path: string,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(offset, length, this.fs, this.path);
+    const end = Math.min(this.size, offset + length);
+    if (end <= offset) return new Uint8Array(0);
+    const bs = this.blockSize;
+    let lo = 0;
+    let hi = this.runs.length - 1;
+    // The last run starting at or before the offset.
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.runs[mid] as DataRun).logical * bs <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    // Within one run (a kernel's blocks are usually one extent) the volume's bytes are the answer.
+    const first = this.runs[lo] as DataRun;
+    if (first.physical !== null && end <= (first.logical + first.count) * bs) {
+      return this.view.read(first.physical * bs + (offset - first.logical * bs), end - offset);
+    }
+    const out = new Uint8Array(end - offset);
+    for (let i = lo; i < this.runs.length; i++) {
+      const run = this.runs[i] as DataRun;
+      const runStart = run.logical * bs;
+      if (runStart >= end) break;
+      const from = Math.max(offset, runStart);
+      const to = Math.min(end, runStart + run.count * bs);
+      if (to <= from || run.physical === null) continue;
+      out.set(await this.view.read(run.physical * bs + (from - runStart), to - from), from - offset);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
 }

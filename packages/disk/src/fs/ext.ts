@@ -1,119 +1,15 @@
-import { createRequire } from 'node:module';
 import { silentLogger, type Logger } from '@xenkit/core';
 import type { BlockSource } from '../block/types.js';
 import type { Volume } from '../layout/probe-disk.js';
 import { extGeometryProblem } from '../probe/ext.js';
-import { DECLINED, ExtDirectReader } from './ext-direct.js';
-import { ExtMapCorrupt, extGeometry, mapExtInode, type DataRun, type ExtGeometry, type MappedInode } from './ext-map.js';
+import { DECLINED, ExtDirectReader, MappedFileReader } from './ext-direct.js';
+import { abortedModules, discardAbortedModule, ext2fs, isAbort, LIBEXT2FS_ERRORS, ReadOnlyDisk, type Ext2Fs, type Ext2Module, type Ext2Stats } from './ext-libext2fs.js';
+import { ExtMapCorrupt, extGeometry, mapExtInode, type ExtGeometry, type MappedInode } from './ext-map.js';
 import { FsError, type FsErrorCode } from './errors.js';
 import type { ResolveOps } from './resolve.js';
-import { checkRange, ResolvingFileSystem } from './resolving.js';
+import { ResolvingFileSystem } from './resolving.js';
 import { fileTypeOfMode, type FileReader, type FileStat, type ReadOnlyFileSystem } from './types.js';
 import { volumeView, type OpenFsOptions } from './volume-view.js';
-
-// ext2fs is CommonJS without types; this is the slice of its node-fs-like API we use.
-interface Ext2Stats {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtimeMs?: number;
-  mtime?: Date;
-  ino: number;
-  nlink: number;
-}
-interface Ext2Promises {
-  lstat(path: string): Promise<Ext2Stats>;
-  readdir(path: string): Promise<string[]>;
-  readlink(path: string): Promise<string>;
-  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  close(fd: number): Promise<void>;
-}
-interface Ext2Fs {
-  promises: Ext2Promises;
-  open(path: string, flags: number, mode: number, cb: (err: Error | null, fd: number) => void): void;
-}
-interface Ext2Module {
-  mount(disk: unknown, offset?: number): Promise<Ext2Fs>;
-  umount(fs: Ext2Fs): Promise<void>;
-}
-const require = createRequire(import.meta.url);
-let ext2fsModule: Ext2Module | undefined;
-
-/**
- * The libext2fs module. A WASM abort (out of its fixed heap, an assertion) leaves the instance
- * unusable for good, so after one the module is loaded afresh — a new instance, a new heap — for the
- * next filesystem; the aborted one only ever fails with a coded error.
- */
-function ext2fs(): Ext2Module {
-  ext2fsModule ??= loadWithoutGlobalHandlers();
-  return ext2fsModule;
-}
-
-const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
-
-// The Emscripten glue inside ext2fs installs process-wide handlers that rethrow every uncaught error
-// and unhandled rejection — in any part of the host program — and print the whole minified module
-// with them. A library must not change how its host process handles errors, so remove what it added.
-function loadWithoutGlobalHandlers(): Ext2Module {
-  const emitter = process as NodeJS.EventEmitter;
-  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
-  // A host that keeps compiled code between runs (the xenkit CLI's loader) may preload the big glue file.
-  const preload = (globalThis as Record<symbol, unknown>)[Symbol.for('xenkit.preload')];
-  if (typeof preload === 'function') {
-    try {
-      preload(require.resolve('ext2fs/lib/libext2fs.js'));
-    } catch {
-      // Only an optimisation: require() below loads it the ordinary way.
-    }
-  }
-  const module = require('ext2fs') as Ext2Module;
-  for (const event of PROCESS_EVENTS) {
-    for (const listener of emitter.listeners(event)) {
-      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
-    }
-  }
-  return module;
-}
-
-function isAbort(e: unknown): boolean {
-  return (e as Error | undefined)?.name === 'RuntimeError' || /abort/i.test(String((e as Error | undefined)?.message ?? ''));
-}
-
-const abortedModules = new WeakSet<Ext2Module>();
-
-function discardAbortedModule(module: Ext2Module): void {
-  abortedModules.add(module);
-  if (ext2fsModule !== module) return;
-  const dir = require.resolve('ext2fs').replace(/index\.js$/, '');
-  for (const key of Object.keys(require.cache)) if (key.startsWith(dir)) delete require.cache[key];
-  ext2fsModule = undefined;
-}
-
-/**
- * The disk object libext2fs is given. libext2fs opens filesystems read-write, so this object is what
- * makes the view read-only: every write, discard or flush that would change the image is refused
- * (libext2fs sees EIO) and counted, and nothing is ever written to the source.
- */
-class ReadOnlyDisk {
-  refusedWrites = 0;
-  constructor(private readonly source: BlockSource) {}
-
-  async read(buffer: Uint8Array, bufferOffset: number, length: number, fileOffset: number): Promise<{ bytesRead: number; buffer: Uint8Array }> {
-    const bytes = await this.source.read(fileOffset, length);
-    buffer.set(bytes, bufferOffset);
-    return { bytesRead: length, buffer };
-  }
-  async write(): Promise<never> {
-    this.refusedWrites++;
-    throw new Error('read-only view: write refused');
-  }
-  async discard(): Promise<never> {
-    this.refusedWrites++;
-    throw new Error('read-only view: discard refused');
-  }
-  async flush(): Promise<void> {}
-}
 
 export interface OpenExtOptions extends OpenFsOptions {
   logger?: Logger;
@@ -148,27 +44,6 @@ export async function openExtFileSystem(source: BlockSource, volume?: Volume, op
   }
   return new ExtFileSystem(module, fs, disk, view, extGeometry(sb), description, options.logger ?? silentLogger);
 }
-
-/**
- * com_err texts of the libext2fs codes a mount of a damaged or unusual image fails with (EXT2_ET_BASE
- * 2133571328 + n, lib/ext2fs/ext2_err.et.in); the glue reports only the number. The bundled build
- * uses 32-bit ("legacy") bitmaps, so it refuses bigalloc, and it fails 64 KiB-block ext4 on its
- * block bitmap checksum although e2fsck 1.47 passes such a filesystem.
- */
-const LIBEXT2FS_ERRORS: Record<number, string> = {
-  2133571347: 'bad magic number in super-block',
-  2133571352: 'corrupt group descriptor: bad block for block bitmap',
-  2133571353: 'corrupt group descriptor: bad block for inode bitmap',
-  2133571354: 'corrupt group descriptor: bad block for inode table',
-  2133571364: 'short read',
-  2133571388: 'the superblock is corrupt',
-  2133571395: 'unsupported feature(s)',
-  2133571396: 'unsupported read-only feature(s)',
-  2133571465: 'too large for the legacy bitmaps this libext2fs build uses (bigalloc?)',
-  2133571475: 'inode bitmap checksum does not match',
-  2133571480: 'superblock checksum does not match',
-  2133571484: 'block bitmap checksum does not match (or 64 KiB blocks, which this libext2fs build misreads)',
-};
 
 // Linux open(2) flag values, which libext2fs's glue interprets.
 const O_RDONLY = 0;
@@ -380,51 +255,6 @@ class ExtFileSystem extends ResolvingFileSystem {
       this.logger.debug({ refused: this.disk.refusedWrites, fs: this.description }, 'refused libext2fs writes to a read-only image');
     }
   }
-}
-
-/** Ranged reads over a file's block map: each run one read of the volume, holes as zeros. */
-class MappedFileReader implements FileReader {
-  constructor(
-    private readonly view: BlockSource,
-    private readonly blockSize: number,
-    private readonly runs: DataRun[],
-    readonly size: number,
-    private readonly fs: string,
-    private readonly path: string,
-  ) {}
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    checkRange(offset, length, this.fs, this.path);
-    const end = Math.min(this.size, offset + length);
-    if (end <= offset) return new Uint8Array(0);
-    const bs = this.blockSize;
-    let lo = 0;
-    let hi = this.runs.length - 1;
-    // The last run starting at or before the offset.
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.runs[mid] as DataRun).logical * bs <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    // Within one run (a kernel's blocks are usually one extent) the volume's bytes are the answer.
-    const first = this.runs[lo] as DataRun;
-    if (first.physical !== null && end <= (first.logical + first.count) * bs) {
-      return this.view.read(first.physical * bs + (offset - first.logical * bs), end - offset);
-    }
-    const out = new Uint8Array(end - offset);
-    for (let i = lo; i < this.runs.length; i++) {
-      const run = this.runs[i] as DataRun;
-      const runStart = run.logical * bs;
-      if (runStart >= end) break;
-      const from = Math.max(offset, runStart);
-      const to = Math.min(end, runStart + run.count * bs);
-      if (to <= from || run.physical === null) continue;
-      out.set(await this.view.read(run.physical * bs + (from - runStart), to - from), from - offset);
-    }
-    return out;
-  }
-
-  async close(): Promise<void> {}
 }
 
 function toStat(s: Ext2Stats): FileStat {
