@@ -19,15 +19,20 @@ export interface SourceInfo {
   bytesRead?: number;
 }
 
-export interface OsSummary {
+/** What `check` and `inspect` both say of an operating system. */
+export interface OsIdentity {
   root: string;
   distro?: string;
   productName?: string;
+  /** os-release PRETTY_NAME (not in virt-inspector's schema; JSON only). */
   prettyName?: string;
   majorVersion: number;
   minorVersion: number;
   packageFormat?: string;
   mountpoints: { mountpoint: string; device: string }[];
+}
+
+export interface OsSummary extends OsIdentity {
   unresolvedFstab: string[];
 }
 

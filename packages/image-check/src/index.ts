@@ -1,4 +1,4 @@
-export { runChecks, checkIds, summarizeOs, type CheckReport, type CheckOptions, type OsSummary, type SourceInfo, type Target } from './check.js';
+export { runChecks, checkIds, summarizeOs, type CheckReport, type CheckOptions, type OsIdentity, type OsSummary, type SourceInfo, type Target } from './check.js';
 export { openTreeTarget } from './target.js';
 export { CHECKS } from './checks/registry.js';
 export type { Check, CheckContext, CheckOutcome, CheckResult, CheckStatus, DiskFacts, DiskPartitionFacts, KernelAnalyzer, KernelFacts } from './checks/types.js';

@@ -1,28 +1,19 @@
 import { silentLogger, type Logger } from '@xenkit/core';
 import { openTarget, type CheckInput } from './api.js';
 import { listApplications, type Application } from './apps/index.js';
-import type { SourceInfo } from './check.js';
+import type { OsIdentity, SourceInfo } from './check.js';
 import { ImageCheckInputError } from './errors.js';
 import { findGuests } from './os/guest.js';
 import { detectArch, detectHostname } from './os/root.js';
 import { xmlEscape as esc } from './xml.js';
 
 /** One operating system as virt-inspector describes it ("unknown" fields left out). */
-export interface InspectedOs {
-  root: string;
+export interface InspectedOs extends OsIdentity {
   name: 'linux';
   arch?: string;
-  distro?: string;
-  productName?: string;
-  /** os-release PRETTY_NAME (not in virt-inspector's schema; JSON only). */
-  prettyName?: string;
-  majorVersion: number;
-  minorVersion: number;
-  packageFormat?: string;
   packageManagement?: string;
   hostname?: string;
   osinfo?: string;
-  mountpoints: { device: string; mountpoint: string }[];
   filesystems: { device: string; type?: string; label?: string; uuid?: string }[];
   /** Installed packages; null when the database is not one xenkit reads (rpm). */
   applications: Application[] | null;
